@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: BSL-1.0
+/// \file Defines the element-wise nodes: unary_expr (activations, scaling) and binary_expr
+/// (+, -, hadamard, and binary losses), with a vector broadcast over the rows of a batch.
+#pragma once
+
+#include <cstddef>
+#include <propel/expr/expression.hpp>
+#include <type_traits>
+
+namespace propel {
+
+/// Op applied to every element of Arg. Owns no buffer: element i is computed on demand, in
+/// the loop of whoever consumes it.
+/// \tparam Op   a value with `value(x)` and `derivative(x)` (see propel/ops/)
+/// \tparam Arg  any Expression over float or double
+template <class Op, Expression Arg>
+struct unary_expr {
+  static constexpr bool is_propel_expression = true;
+  static constexpr bool is_direct = false;
+  using value_type = typename Arg::value_type;
+  using shape_type = typename Arg::shape_type;
+  using leaf_ids = typename Arg::leaf_ids;
+  struct cache_type {
+    [[no_unique_address]] typename Arg::cache_type arg;
+  };
+
+  [[no_unique_address]] Op op;
+  Arg arg;
+
+  template <class Epi>
+  constexpr void forward(cache_type& c, Epi const& epi) const {
+    arg.forward(c.arg, epi);
+  }
+  [[nodiscard]] constexpr value_type at(cache_type const& c, std::size_t i) const {
+    return op.value(arg.at(c.arg, i));
+  }
+  template <class Adj, class Sink>
+  constexpr void backward(cache_type const& c, Adj const& adj, Sink& sink) const {
+    if constexpr (detail::depends_on_v<Arg, Sink>) {
+      arg.backward(
+          c.arg, [&](std::size_t i) { return adj(i) * op.derivative(arg.at(c.arg, i)); }, sink);
+    }
+  }
+};
+
+/// Applies the element-wise op (an activation, for example) to an expression:
+/// `apply(propel::leaky_relu{0.2}, e)`, the same as `propel::leaky_relu{0.2}(e)`.
+template <class Op, Expression E>
+[[nodiscard]] constexpr unary_expr<Op, E> apply(Op const& op, E const& e) {
+  static_assert(detail::check_floating<typename E::value_type>::ok);
+  return {op, e};
+}
+
+namespace detail {
+
+/// Element-wise operands must have the same shape, except that a vector may be added to
+/// (or subtracted from) every row of a matrix whose rows are as long as the vector.
+template <class L, class R>
+inline constexpr bool is_row_broadcast_v = L::rank == 2 && R::rank == 1 && L::cols == R::size;
+
+template <class L, class R>
+struct check_elementwise_shapes {
+  static_assert(std::is_same_v<L, R> || is_row_broadcast_v<L, R>,
+                "propel: element-wise operation on operands of different shapes (see the two "
+                "propel::shape arguments of check_elementwise_shapes); only a vector as long as "
+                "a matrix row may be broadcast over the rows of that matrix");
+  static constexpr bool ok = true;
+};
+
+}  // namespace detail
+
+/// Op applied to the elements of L and R pairwise. When R is a vector and L a matrix with
+/// rows as long as R, R is broadcast over the rows of L (a bias added to a batch).
+/// \tparam Op  a value with `value(a, b)`, `d_left(a, b)` and `d_right(a, b)`
+template <class Op, Expression L, Expression R>
+struct binary_expr {
+  static_assert(detail::check_same_scalar<typename L::value_type, typename R::value_type>::ok);
+  static_assert(
+      detail::check_elementwise_shapes<typename L::shape_type, typename R::shape_type>::ok);
+
+  static constexpr bool is_propel_expression = true;
+  static constexpr bool is_direct = false;
+  static constexpr bool broadcast =
+      detail::is_row_broadcast_v<typename L::shape_type, typename R::shape_type>;
+  using value_type = typename L::value_type;
+  using shape_type = typename L::shape_type;
+  using leaf_ids = detail::concat_t<typename L::leaf_ids, typename R::leaf_ids>;
+  struct cache_type {
+    [[no_unique_address]] typename L::cache_type l;
+    [[no_unique_address]] typename R::cache_type r;
+  };
+
+  [[no_unique_address]] Op op;
+  L l;
+  R r;
+
+  /// The operand that produces its values last drives the fused loop; the other is made
+  /// ready first. A broadcast vector never drives (its index space is smaller).
+  static constexpr bool drive_right = !broadcast && L::is_direct && !R::is_direct;
+
+  template <class Epi>
+  constexpr void forward(cache_type& c, Epi const& epi) const {
+    if constexpr (drive_right) {
+      l.forward(c.l, detail::no_epilogue{});
+      r.forward(c.r, epi);
+    } else {
+      r.forward(c.r, detail::no_epilogue{});
+      l.forward(c.l, epi);
+    }
+  }
+  [[nodiscard]] static constexpr std::size_t right_index(std::size_t i) noexcept {
+    if constexpr (broadcast) {
+      return i % R::shape_type::size;
+    } else {
+      return i;
+    }
+  }
+  [[nodiscard]] constexpr value_type at(cache_type const& c, std::size_t i) const {
+    return op.value(l.at(c.l, i), r.at(c.r, right_index(i)));
+  }
+  template <class Adj, class Sink>
+  constexpr void backward(cache_type const& c, Adj const& adj, Sink& sink) const {
+    if constexpr (detail::depends_on_v<L, Sink>) {
+      l.backward(
+          c.l,
+          [&](std::size_t i) {
+            return adj(i) * op.d_left(l.at(c.l, i), r.at(c.r, right_index(i)));
+          },
+          sink);
+    }
+    if constexpr (detail::depends_on_v<R, Sink>) {
+      if constexpr (broadcast) {
+        // a broadcast operand collects the derivative of every row it was added to
+        constexpr std::size_t n = R::shape_type::size;
+        constexpr std::size_t rows = L::shape_type::rows;
+        r.backward(
+            c.r,
+            [&](std::size_t j) {
+              value_type total{};
+              for (std::size_t row = 0; row < rows; ++row) {
+                std::size_t const i = row * n + j;
+                total += adj(i) * op.d_right(l.at(c.l, i), r.at(c.r, j));
+              }
+              return total;
+            },
+            sink);
+      } else {
+        r.backward(
+            c.r, [&](std::size_t i) { return adj(i) * op.d_right(l.at(c.l, i), r.at(c.r, i)); },
+            sink);
+      }
+    }
+  }
+};
+
+}  // namespace propel

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: BSL-1.0
+/// \file Defines the Expression concept and the protocol every expression node follows.
+///
+/// A node is a small value that holds its operands by value and its data by pointer. It
+/// knows at compile time its scalar type, its shape, the workspace it needs (`cache_type`),
+/// how to evaluate itself and how to send a derivative back to its operands.
+///
+/// The protocol, for a node `e` with workspace `c`:
+///  - `e.forward(c, epi)` makes every element of `e` available through `e.at(c, i)`. A node
+///    that produces values (a product, a reduction) calls `epi(begin, end)` as soon as the
+///    flat range [begin, end) of its output is ready; an element-wise node passes `epi` on
+///    to the operand that produces its input. This is how an element-wise chain is fused:
+///    the consumer's loop (bias + activation, or a reduction's accumulation) runs in the
+///    producer's epilogue while the freshly produced block is still hot.
+///  - `e.at(c, i)` is element i (flat, row-major). Element-wise nodes compute it on demand
+///    and own no buffer; only products, row-wise reductions and whole reductions own one.
+///  - `e.backward(c, adj, sink)` receives dJ/de lazily, as a callable `adj(i)`, and passes
+///    dJ/d(operand) on in the same form. Leaves add what reaches them into the gradient
+///    slots of the `sink`; subtrees without a requested leaf are skipped at compile time.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <propel/shape.hpp>
+#include <propel/tensor.hpp>
+#include <type_traits>
+
+namespace propel {
+
+/// A node of propel's expression layer: it has a scalar type, a static shape and opts in
+/// with `is_propel_expression`.
+template <class E>
+concept Expression = requires {
+  typename E::value_type;
+  typename E::shape_type;
+  requires Shape<typename E::shape_type>;
+  requires E::is_propel_expression;
+};
+
+/// An expression whose value is a single number (the result of sum, mean or a loss).
+template <class E>
+concept ScalarExpression = Expression<E> &&(E::shape_type::rank == 0);
+
+/// The workspace (cached intermediate values) that evaluating expression E needs. Its size
+/// is a compile-time constant: `sizeof(workspace_t<E>)`.
+template <Expression E>
+using workspace_t = typename E::cache_type;
+
+/// The value type of expression E: a scalar, a propel::vec or a propel::mat.
+template <Expression E>
+using value_t = tensor_t<typename E::value_type, typename E::shape_type>;
+
+namespace detail {
+
+/// A list of types (leaf identities) with no behaviour of its own.
+template <class... Ts>
+struct type_list {};
+
+template <class... Lists>
+struct concat;
+template <>
+struct concat<> {
+  using type = type_list<>;
+};
+template <class... A>
+struct concat<type_list<A...>> {
+  using type = type_list<A...>;
+};
+template <class... A, class... B, class... Rest>
+struct concat<type_list<A...>, type_list<B...>, Rest...> {
+  using type = typename concat<type_list<A..., B...>, Rest...>::type;
+};
+template <class... Lists>
+using concat_t = typename concat<Lists...>::type;
+
+template <class List, class X>
+inline constexpr bool contains_v = false;
+template <class... Ts, class X>
+inline constexpr bool contains_v<type_list<Ts...>, X> = (std::is_same_v<Ts, X> || ...);
+
+/// True when any of Wanted's identities occurs in List.
+template <class List, class Wanted>
+inline constexpr bool intersects_v = false;
+template <class List, class... Ws>
+inline constexpr bool intersects_v<List, type_list<Ws...>> = (contains_v<List, Ws> || ...);
+
+/// Whether differentiating with respect to the leaves a Sink collects has to visit E.
+template <class E, class Sink>
+inline constexpr bool depends_on_v = intersects_v<typename E::leaf_ids, typename Sink::ids>;
+
+/// Whether E is a leaf (or a view of one) whose gradient slot in Sink a product may write
+/// directly, instead of handing a buffer of derivatives back to it.
+template <class E, class Sink>
+inline constexpr bool writes_slot_v = [] {
+  if constexpr (requires { E::template writes_slot<Sink>; }) {
+    return E::template writes_slot<Sink>;
+  } else {
+    return false;
+  }
+}();
+
+/// The epilogue of a forward pass whose consumer needs no per-block work.
+struct no_epilogue {
+  constexpr void operator()(std::size_t, std::size_t) const noexcept {}
+};
+
+/// Rejects mixing scalar types in one expression.
+template <class L, class R>
+struct check_same_scalar {
+  static_assert(std::is_same_v<L, R>,
+                "propel: operands have different scalar types (for example float and double); "
+                "convert one of them explicitly");
+  static constexpr bool ok = true;
+};
+
+/// Rejects an expression over a scalar type that is not floating point.
+template <class T>
+struct check_floating {
+  static_assert(std::is_floating_point_v<T>,
+                "propel: expressions are differentiable only over floating-point scalars "
+                "(float or double)");
+  static constexpr bool ok = true;
+};
+
+}  // namespace detail
+}  // namespace propel

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: BSL-1.0
+/// \file Defines evaluate, gradient and value_and_gradient: running an expression forward,
+/// and backward with respect to named variables.
+#pragma once
+
+#include <cstddef>
+#include <propel/expr/expression.hpp>
+#include <propel/expr/leaf.hpp>
+#include <tuple>
+#include <type_traits>
+
+namespace propel {
+
+/// Where the backward pass of an expression accumulates derivatives: one slot (a pointer to
+/// T storage laid out like the variable) per identity in Ids.
+template <class T, class... Ids>
+struct gradient_sink {
+  using ids = detail::type_list<Ids...>;
+  T* slots[sizeof...(Ids) > 0 ? sizeof...(Ids) : 1];
+
+  template <class Id>
+  [[nodiscard]] constexpr T* slot() const noexcept {
+    constexpr std::size_t index = [] {
+      std::size_t i = 0;
+      bool found = false;
+      ((found = found || std::is_same_v<Id, Ids>, i += found ? 0 : 1), ...);
+      return i;
+    }();
+    return slots[index];
+  }
+};
+
+namespace detail {
+
+template <class E>
+struct check_scalar_result {
+  static_assert(E::shape_type::rank == 0,
+                "propel::gradient: the expression must be a scalar (reduce it with sum, mean or "
+                "a loss first; see the propel::shape argument of check_scalar_result)");
+  static constexpr bool ok = true;
+};
+
+template <class E, class Leaf>
+struct check_wrt {
+  static_assert(!std::is_void_v<typename Leaf::id>,
+                "propel::gradient: can only differentiate with respect to a variable, not a "
+                "constant");
+  static_assert(contains_v<typename E::leaf_ids, typename Leaf::id>,
+                "propel::gradient: the expression does not contain the variable asked for "
+                "(its identity is the Leaf argument of check_wrt)");
+  static_assert(check_same_scalar<typename E::value_type, typename Leaf::value_type>::ok);
+  static constexpr bool ok = true;
+};
+
+template <class Id, class... Rest>
+inline constexpr bool repeats_v = (std::is_same_v<Id, Rest> || ...);
+
+template <class... Ids>
+struct distinct_ids;
+template <>
+struct distinct_ids<> : std::true_type {};
+template <class Id, class... Rest>
+struct distinct_ids<Id, Rest...>
+    : std::bool_constant<!repeats_v<Id, Rest...> && distinct_ids<Rest...>::value> {};
+
+}  // namespace detail
+
+/// The value of an expression: a scalar, a propel::vec or a propel::mat.
+template <Expression E>
+[[nodiscard]] constexpr value_t<E> evaluate(E const& e) {
+  workspace_t<E> ws;
+  value_t<E> out;
+  e.forward(ws, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) detail::flat(out, i) = e.at(ws, i);
+  });
+  return out;
+}
+
+/// Runs e forward in the caller's workspace and returns its value (for a scalar e).
+template <ScalarExpression E>
+constexpr typename E::value_type forward(E const& e, workspace_t<E>& ws) {
+  e.forward(ws, detail::no_epilogue{});
+  return e.at(ws, 0);
+}
+
+/// Runs the backward pass of a scalar e whose forward pass filled ws, adding dJ/dleaf into
+/// the sink's slots (which the caller zeroes first if it wants the derivative alone).
+template <ScalarExpression E, class Sink>
+constexpr void backward(E const& e, workspace_t<E> const& ws, Sink& sink) {
+  e.backward(
+      ws, [](std::size_t) { return typename E::value_type(1); }, sink);
+}
+
+/// The value of a scalar expression and its derivatives with respect to the variables
+/// `wrt...`, each with its variable's shape, in the order asked.
+/// Diagnostics: "the expression must be a scalar", "can only differentiate with respect to
+/// a variable", "the expression does not contain the variable asked for", "a variable is
+/// asked for twice".
+template <class T, class... Vs>
+struct value_and_gradients {
+  T value;
+  std::tuple<Vs...> gradients;
+};
+
+template <Expression E, class... Leaves>
+[[nodiscard]] constexpr auto value_and_gradient(E const& e, Leaves const&... wrt) {
+  static_assert(detail::check_scalar_result<E>::ok);
+  static_assert((detail::check_wrt<E, Leaves>::ok && ...));
+  static_assert(detail::distinct_ids<typename Leaves::id...>::value,
+                "propel::gradient: a variable is asked for twice");
+  using T = typename E::value_type;
+  value_and_gradients<T, std::remove_cv_t<typename std::remove_pointer_t<decltype(wrt.data)>>...>
+      result{};
+  std::apply(
+      [&](auto&... g) {
+        gradient_sink<T, typename Leaves::id...> sink{{g.elements...}};
+        workspace_t<E> ws;
+        result.value = forward(e, ws);
+        backward(e, ws, sink);
+      },
+      result.gradients);
+  return result;
+}
+
+/// The derivatives of a scalar expression with respect to the variables `wrt...`, as a
+/// tuple of vec/mat shaped like them: `auto [dW, db] = propel::gradient(loss, W, b);`
+template <Expression E, class... Leaves>
+[[nodiscard]] constexpr auto gradient(E const& e, Leaves const&... wrt) {
+  return value_and_gradient(e, wrt...).gradients;
+}
+
+}  // namespace propel

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: BSL-1.0
+/// \file Defines the activations. Each is an element-wise op (value and derivative) and a
+/// callable that applies itself to an expression: `propel::relu{}(e)`, `propel::elu{0.5}(e)`.
+/// The same types name a dense layer's activation: `propel::dense<64, propel::relu>`.
+///
+/// Conventions, as in PyTorch: relu'(0) = 0; leaky_relu'(0) is the slope; softplus is
+/// linear above 20 (beta 1, threshold 20); gelu is the exact (erf) form and gelu_tanh the
+/// tanh approximation. Parameters are doubles, used in the expression's scalar type.
+#pragma once
+
+#include <propel/detail/math.hpp>
+#include <propel/expr/elementwise.hpp>
+
+namespace propel {
+
+namespace detail {
+/// Stable logistic function: never evaluates exp of a large positive number.
+template <class T>
+constexpr T sigmoid(T x) noexcept {
+  if (x >= T(0)) return T(1) / (T(1) + math::exp(-x));
+  T const e = math::exp(x);
+  return e / (T(1) + e);
+}
+
+/// Gives every activation its call operator: `act(e)` is `apply(act, e)`.
+template <class Self>
+struct activation_call {
+  template <Expression E>
+  [[nodiscard]] constexpr unary_expr<Self, E> operator()(E const& e) const {
+    return apply(static_cast<Self const&>(*this), e);
+  }
+};
+}  // namespace detail
+
+/// y = x
+struct identity : detail::activation_call<identity> {
+  template <class T>
+  constexpr T value(T x) const noexcept {
+    return x;
+  }
+  template <class T>
+  constexpr T derivative(T) const noexcept {
+    return T(1);
+  }
+};
+
+/// y = max(x, 0); the derivative at 0 is 0.
+struct relu : detail::activation_call<relu> {
+  template <class T>
+  constexpr T value(T x) const noexcept {
+    return x > T(0) ? x : T(0);
+  }
+  template <class T>
+  constexpr T derivative(T x) const noexcept {
+    return x > T(0) ? T(1) : T(0);
+  }
+};
+
+/// y = x for x > 0, slope * x otherwise (PyTorch's default slope, 0.01). For a dense
+/// layer with another slope, derive a type: `struct leaky02 : propel::leaky_relu {
+/// constexpr leaky02() : leaky_relu(0.2) {} };`
+struct leaky_relu : detail::activation_call<leaky_relu> {
+  double slope;
+  constexpr explicit leaky_relu(double negative_slope = 0.01) noexcept : slope(negative_slope) {}
+  template <class T>
+  constexpr T value(T x) const noexcept {
+    return x > T(0) ? x : static_cast<T>(slope) * x;
+  }
+  template <class T>
+  constexpr T derivative(T x) const noexcept {
+    return x > T(0) ? T(1) : static_cast<T>(slope);
+  }
+};
+
+/// y = tanh x
+struct tanh : detail::activation_call<tanh> {
+  template <class T>
+  constexpr T value(T x) const noexcept {
+    return detail::math::tanh(x);
+  }
+  template <class T>
+  constexpr T derivative(T x) const noexcept {
+    T const y = detail::math::tanh(x);
+    return T(1) - y * y;
+  }
+};
+
+/// y = 1 / (1 + e^-x), evaluated stably for every x.
+struct sigmoid : detail::activation_call<sigmoid> {
+  template <class T>
+  constexpr T value(T x) const noexcept {
+    return detail::sigmoid(x);
+  }
+  template <class T>
+  constexpr T derivative(T x) const noexcept {
+    T const s = detail::sigmoid(x);
+    return s * (T(1) - s);
+  }
+};
+
+/// y = x for x > 0, alpha (e^x - 1) otherwise (PyTorch's default alpha, 1).
+struct elu : detail::activation_call<elu> {
+  double alpha;
+  constexpr explicit elu(double a = 1.0) noexcept : alpha(a) {}
+  template <class T>
+  constexpr T value(T x) const noexcept {
+    return x > T(0) ? x : static_cast<T>(alpha) * detail::math::expm1(x);
+  }
+  template <class T>
+  constexpr T derivative(T x) const noexcept {
+    return x > T(0) ? T(1) : static_cast<T>(alpha) * detail::math::exp(x);
+  }
+};
+
+/// y = x sigmoid(x)
+struct silu : detail::activation_call<silu> {
+  template <class T>
+  constexpr T value(T x) const noexcept {
+    return x * detail::sigmoid(x);
+  }
+  template <class T>
+  constexpr T derivative(T x) const noexcept {
+    T const s = detail::sigmoid(x);
+    return s * (T(1) + x * (T(1) - s));
+  }
+};
+
+/// y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, the exact GELU.
+struct gelu : detail::activation_call<gelu> {
+  template <class T>
+  constexpr T value(T x) const noexcept {
+    return T(0.5) * x * (T(1) + detail::math::erf(x * T(0.70710678118654752440)));
+  }
+  template <class T>
+  constexpr T derivative(T x) const noexcept {
+    T const cdf = T(0.5) * (T(1) + detail::math::erf(x * T(0.70710678118654752440)));
+    T const pdf = T(0.39894228040143267794) * detail::math::exp(T(-0.5) * x * x);
+    return cdf + x * pdf;
+  }
+};
+
+/// y = x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) / 2, GELU's tanh approximation.
+struct gelu_tanh : detail::activation_call<gelu_tanh> {
+  static constexpr double k = 0.79788456080286535588;  // sqrt(2 / pi)
+  static constexpr double c = 0.044715;
+  template <class T>
+  constexpr T value(T x) const noexcept {
+    T const u = T(k) * (x + T(c) * x * x * x);
+    return T(0.5) * x * (T(1) + detail::math::tanh(u));
+  }
+  template <class T>
+  constexpr T derivative(T x) const noexcept {
+    T const u = T(k) * (x + T(c) * x * x * x);
+    T const t = detail::math::tanh(u);
+    T const du = T(k) * (T(1) + T(3 * c) * x * x);
+    return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * du;
+  }
+};
+
+/// y = ln(1 + e^x), and y = x above 20 (PyTorch's Softplus with beta 1, threshold 20).
+struct softplus : detail::activation_call<softplus> {
+  static constexpr double threshold = 20.0;
+  template <class T>
+  constexpr T value(T x) const noexcept {
+    return x > T(threshold) ? x : detail::math::log1p(detail::math::exp(x));
+  }
+  template <class T>
+  constexpr T derivative(T x) const noexcept {
+    return x > T(threshold) ? T(1) : detail::sigmoid(x);
+  }
+};
+
+}  // namespace propel
