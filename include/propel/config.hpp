@@ -16,8 +16,8 @@
 /// Out-of-range accesses in constant evaluation are rejected by the compiler regardless.
 #define PROPEL_ASSERT(cond) assert(cond)
 
-/// The largest alignment propel gives a tensor (bytes). A tensor is aligned to the largest
-/// power of two that is at most this and at most its size, so small tensors stay small.
+/// Alignment in bytes of the blocks propel owns: a network's parameters, its gradients, the
+/// optimizer state. 32 suits AVX; 64 suits AVX-512.
 #ifndef PROPEL_MAX_ALIGN
 #define PROPEL_MAX_ALIGN 32
 #endif

@@ -10,7 +10,7 @@
 
 namespace propel {
 
-/// An R x C matrix of T, row-major, stored inline, aligned for SIMD, trivially copyable and
+/// An R x C matrix of T, row-major, stored inline without padding, trivially copyable and
 /// usable in constant expressions. `m(r, c)` is row r, column c; `m[i]` is the i-th
 /// element in memory order. A batch of samples is a matrix with one sample per row.
 /// Initialisation as for propel::vec: `mat<float, 2, 2> m{1, 2, 3, 4};` is row by row.
@@ -27,7 +27,7 @@ struct mat {
   static constexpr std::size_t rows = R;
   static constexpr std::size_t cols = C;
 
-  alignas(detail::storage_alignment<T, R * C>) T elements[R * C];
+  T elements[R * C];
 
   [[nodiscard]] static constexpr std::size_t size() noexcept { return R * C; }
   [[nodiscard]] constexpr T& operator()(std::size_t r, std::size_t c) noexcept {

@@ -5,6 +5,7 @@
 #include <propel/config.hpp>
 #include <propel/expr.hpp>
 #include <propel/mat.hpp>
+#include <propel/nn.hpp>
 #include <propel/shape.hpp>
 #include <propel/tensor.hpp>
 #include <propel/vec.hpp>

@@ -10,7 +10,7 @@
 
 namespace propel {
 
-/// A vector of N elements of T, stored inline, aligned for SIMD, trivially copyable and
+/// A vector of N elements of T, stored inline without padding, trivially copyable and
 /// usable in constant expressions. An aggregate: `vec<float, 3> v{1, 2, 3};` sets the
 /// elements, `vec<float, 3> v{};` zeroes them, `vec<float, 3> v;` leaves them
 /// uninitialised (like std::array).
@@ -26,7 +26,7 @@ struct vec {
   using shape_type = shape<N>;
   static constexpr std::size_t extent = N;
 
-  alignas(detail::storage_alignment<T, N>) T elements[N];
+  T elements[N];
 
   [[nodiscard]] static constexpr std::size_t size() noexcept { return N; }
   [[nodiscard]] constexpr T& operator[](std::size_t i) noexcept {

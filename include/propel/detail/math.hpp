@@ -140,6 +140,21 @@ PROPEL_DETAIL_MATH_FN(erf)
 PROPEL_DETAIL_MATH_FN(sqrt)
 #undef PROPEL_DETAIL_MATH_FN
 
+/// b^e for an integer exponent (Adam's bias corrections): std::pow at run time, binary
+/// exponentiation in constant evaluation.
+constexpr double pow(double b, unsigned long long e) noexcept {
+  if (std::is_constant_evaluated()) {
+    double result = 1.0;
+    while (e > 0) {
+      if (e & 1ULL) result *= b;
+      b *= b;
+      e >>= 1;
+    }
+    return result;
+  }
+  return std::pow(b, static_cast<double>(e));
+}
+
 template <class T>
 constexpr T abs(T x) noexcept {
   return x < T(0) ? -x : x;

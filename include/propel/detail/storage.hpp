@@ -2,21 +2,16 @@
 /// \file Alignment and scalar checks shared by propel::vec and propel::mat.
 #pragma once
 
-#include <bit>
 #include <cstddef>
 #include <propel/config.hpp>
 #include <type_traits>
 
 namespace propel::detail {
 
-/// Alignment of a tensor of N elements of T: SIMD-friendly for big tensors, no padding
-/// for small ones (a vec<float, 2> stays 8 bytes).
-template <class T, std::size_t N>
-inline constexpr std::size_t storage_alignment = [] {
-  std::size_t const bytes = std::bit_floor(N * sizeof(T));
-  std::size_t const capped = bytes < PROPEL_MAX_ALIGN ? bytes : std::size_t{PROPEL_MAX_ALIGN};
-  return capped < alignof(T) ? alignof(T) : capped;
-}();
+/// Alignment of the blocks propel owns (an mlp's parameters, gradients, optimizer state).
+/// vec and mat themselves are aligned like their elements, so that consecutive tensors
+/// (W0, b0, W1, ...) pack without padding into one contiguous, PyTorch-ordered block.
+inline constexpr std::size_t block_alignment = PROPEL_MAX_ALIGN;
 
 template <class T>
 struct check_scalar {

@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: BSL-1.0
+/// \file The network layer: mlp, its gradient, optimizers and the trainer.
+#pragma once
+
+#include <propel/nn/gradient.hpp>
+#include <propel/nn/layers.hpp>
+#include <propel/nn/mlp.hpp>
+#include <propel/nn/optimizer.hpp>
+#include <propel/nn/param_block.hpp>
+#include <propel/nn/trainer.hpp>
