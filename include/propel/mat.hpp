@@ -68,6 +68,13 @@ struct mat {
     return std::span<T const, R * C>(elements, R * C);
   }
 
+  /// Assigning a matrix of another shape or scalar type is a compile error.
+  template <class U, std::size_t R2, std::size_t C2>
+  constexpr mat& operator=(mat<U, R2, C2> const&) noexcept {
+    static_assert(detail::check_assign<shape<R, C>, shape<R2, C2>, T, U>::ok);
+    return *this;
+  }
+
   friend constexpr bool operator==(mat const&, mat const&) = default;
 };
 

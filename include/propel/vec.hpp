@@ -48,6 +48,13 @@ struct vec {
     return std::span<T const, N>(elements, N);
   }
 
+  /// Assigning a vector of another length or scalar type is a compile error.
+  template <class U, std::size_t M>
+  constexpr vec& operator=(vec<U, M> const&) noexcept {
+    static_assert(detail::check_assign<shape<N>, shape<M>, T, U>::ok);
+    return *this;
+  }
+
   friend constexpr bool operator==(vec const&, vec const&) = default;
 };
 

@@ -21,4 +21,15 @@ struct check_scalar {
   static constexpr bool ok = true;
 };
 
+/// Only reached for a shape or scalar type that differs: the same type uses the implicit
+/// copy assignment.
+template <class To, class From, class T, class U>
+struct check_assign {
+  static_assert(sizeof(To) == 0,
+                "propel: cannot assign a tensor of another shape or scalar type (the arguments "
+                "of check_assign are <target shape, source shape, target scalar, source "
+                "scalar>)");
+  static constexpr bool ok = true;
+};
+
 }  // namespace propel::detail
