@@ -32,6 +32,11 @@ struct gradient_sink {
 
 namespace detail {
 
+template <class X>
+inline constexpr bool is_leaf_v = false;
+template <class Id, class V>
+inline constexpr bool is_leaf_v<leaf<Id, V>> = true;
+
 template <class E>
 struct check_scalar_result {
   static_assert(E::shape_type::rank == 0,
@@ -42,6 +47,9 @@ struct check_scalar_result {
 
 template <class E, class Leaf>
 struct check_wrt {
+  static_assert(is_leaf_v<Leaf>,
+                "propel::gradient: differentiate with respect to variables "
+                "(propel::variable<name>(tensor)), not expressions");
   static_assert(!std::is_void_v<typename Leaf::id>,
                 "propel::gradient: can only differentiate with respect to a variable, not a "
                 "constant");
