@@ -27,7 +27,7 @@ struct mat {
   static constexpr std::size_t rows = R;
   static constexpr std::size_t cols = C;
 
-  T elements[R * C];
+  T elements[R * C > 0 ? R* C : 1];  // 0 is rejected above; no second error
 
   [[nodiscard]] static constexpr std::size_t size() noexcept { return R * C; }
   [[nodiscard]] constexpr T& operator()(std::size_t r, std::size_t c) noexcept {

@@ -26,7 +26,7 @@ struct vec {
   using shape_type = shape<N>;
   static constexpr std::size_t extent = N;
 
-  T elements[N];
+  T elements[N > 0 ? N : 1];  // N == 0 is rejected above; no second error
 
   [[nodiscard]] static constexpr std::size_t size() noexcept { return N; }
   [[nodiscard]] constexpr T& operator[](std::size_t i) noexcept {

@@ -50,14 +50,29 @@ struct check_wrt {
   static_assert(is_leaf_v<Leaf>,
                 "propel::gradient: differentiate with respect to variables "
                 "(propel::variable<name>(tensor)), not expressions");
-  static_assert(!std::is_void_v<typename Leaf::id>,
+  static constexpr bool variable = [] {
+    if constexpr (is_leaf_v<Leaf>) {
+      return !std::is_void_v<typename Leaf::id>;
+    } else {
+      return true;  // already reported
+    }
+  }();
+  static_assert(variable,
                 "propel::gradient: can only differentiate with respect to a variable, not a "
                 "constant");
-  static_assert(contains_v<typename E::leaf_ids, typename Leaf::id>,
+  static constexpr bool contained = [] {
+    if constexpr (is_leaf_v<Leaf>) {
+      return std::is_void_v<typename Leaf::id> ||
+             contains_v<typename E::leaf_ids, typename Leaf::id>;
+    } else {
+      return true;
+    }
+  }();
+  static_assert(contained,
                 "propel::gradient: the expression does not contain the variable asked for "
                 "(its identity is the Leaf argument of check_wrt)");
   static_assert(check_same_scalar<typename E::value_type, typename Leaf::value_type>::ok);
-  static constexpr bool ok = true;
+  static constexpr bool ok = true;  // each failure above is reported once, by its own text
 };
 
 template <class Id, class... Rest>
@@ -114,24 +129,25 @@ template <Expression E, class... Leaves>
 [[nodiscard]] constexpr auto value_and_gradient(E const& e, Leaves const&... wrt) {
   static_assert(detail::check_scalar_result<E>::ok);
   static_assert((detail::check_wrt<E, Leaves>::ok && ...));
-  static_assert(detail::distinct_ids<typename Leaves::id...>::value,
-                "propel::gradient: a variable is asked for twice");
   using T = typename E::value_type;
-  value_and_gradients<T, std::remove_cv_t<typename std::remove_pointer_t<decltype(wrt.data)>>...>
-      result{};
-  std::apply(
-      [&](auto&... g) {
-        gradient_sink<T, typename Leaves::id...> sink{{g.elements...}};
-        workspace_t<E> ws;
-        result.value = forward(e, ws);
-        backward(e, ws, sink);
-      },
-      result.gradients);
-  return result;
+  if constexpr (E::shape_type::rank == 0 && (detail::is_leaf_v<Leaves> && ...)) {
+    static_assert(detail::distinct_ids<typename Leaves::id...>::value,
+                  "propel::gradient: a variable is asked for twice");
+    value_and_gradients<T, std::remove_cv_t<std::remove_pointer_t<decltype(wrt.data)>>...> result{};
+    std::apply(
+        [&](auto&... g) {
+          gradient_sink<T, typename Leaves::id...> sink{{g.elements...}};
+          workspace_t<E> ws;
+          result.value = forward(e, ws);
+          backward(e, ws, sink);
+        },
+        result.gradients);
+    return result;
+  } else {
+    return value_and_gradients<T>{};  // reported above; no second error
+  }
 }
 
-/// The derivatives of a scalar expression with respect to the variables `wrt...`, as a
-/// tuple of vec/mat shaped like them: `auto [dW, db] = propel::gradient(loss, W, b);`
 template <Expression E, class... Leaves>
 [[nodiscard]] constexpr auto gradient(E const& e, Leaves const&... wrt) {
   return value_and_gradient(e, wrt...).gradients;

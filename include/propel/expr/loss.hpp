@@ -26,10 +26,12 @@ template <class X>
 constexpr auto as_expression(X const& x) {
   if constexpr (Expression<X>) {
     return x;
+  } else if constexpr (Tensor<X>) {
+    return constant(x);
   } else {
     static_assert(Tensor<X>,
                   "propel: a loss target must be an expression, a propel::vec or a propel::mat");
-    return constant(x);
+    return x;
   }
 }
 
@@ -43,7 +45,7 @@ struct check_loss_shapes {
 
 template <class P, class T>
 constexpr auto paired(P const& /*pred*/, T const& target) {
-  auto const t = as_expression(target);
+  auto t = as_expression(target);
   static_assert(check_loss_shapes<typename P::shape_type, typename decltype(t)::shape_type>::ok);
   return t;
 }
@@ -104,7 +106,7 @@ struct huber {
 struct bce_with_logits {
   template <Expression P, class T>
   [[nodiscard]] constexpr auto operator()(P const& logits, T const& target) const {
-    auto const t = detail::paired(logits, target);
+    auto t = detail::paired(logits, target);
     return mean(binary_expr<detail::bce_logits_op, P, decltype(t)>{{}, logits, t});
   }
 };
@@ -126,7 +128,7 @@ struct softmax_cross_entropy {
   template <Expression Z, class T>
   requires(!std::is_arithmetic_v<T>) [[nodiscard]] constexpr auto operator()(
       Z const& logits, T const& target) const {
-    auto const t = detail::as_expression(target);
+    auto t = detail::as_expression(target);
     static_assert(detail::check_cross_entropy_target<typename Z::shape_type,
                                                      typename decltype(t)::shape_type>::ok);
     return softmax_xent_expr<Z, decltype(t)>{logits, t};

@@ -18,7 +18,7 @@ struct check_product_shapes {
   static_assert(B::rank >= 1,
                 "propel: operator* (matrix product): the right operand must be a matrix or a "
                 "vector; scale by a number of the expression's scalar type instead");
-  static_assert(A::rank != 2 || A::cols == B::rows,
+  static_assert(A::rank != 2 || B::rank == 0 || A::cols == B::rows,
                 "propel: operator* (matrix product): the columns of the left operand must equal "
                 "the rows of the right operand (see the two propel::shape arguments of "
                 "check_product_shapes)");

@@ -24,13 +24,13 @@ constexpr auto parameter_sink(gradient_t<Net>& g, std::index_sequence<I...>) {
   }()...}};
 }
 
-template <class Net, class X>
-constexpr auto network_input(X const& x) {
+template <class X>
+struct check_network_input {
   static_assert(Tensor<X>,
-                "propel::mlp: the input must be a propel::vec (one sample) or a "
-                "propel::mat (one sample per row)");
-  return constant(x);
-}
+                "propel::mlp: the input must be a propel::vec (one sample) or a propel::mat "
+                "(one sample per row)");
+  static constexpr bool ok = true;
+};
 
 }  // namespace detail
 
@@ -45,13 +45,18 @@ template <class Net, class X, class Targets, class Loss>
 constexpr typename Net::value_type loss_and_gradient(Net const& net, X const& x,
                                                      Targets const& targets, Loss const& loss,
                                                      gradient_t<Net>& g) noexcept {
-  auto const f = loss(net.expression(detail::network_input<Net>(x)), targets);
-  workspace_t<decltype(f)> ws;
-  auto const value = forward(f, ws);
-  g.zero();
-  auto sink = detail::parameter_sink<Net>(g, std::make_index_sequence<2 * Net::layer_count>{});
-  backward(f, ws, sink);
-  return value;
+  static_assert(detail::check_network_input<X>::ok);
+  if constexpr (Tensor<X>) {
+    auto const f = loss(net.expression(constant(x)), targets);
+    workspace_t<decltype(f)> ws;
+    auto const value = forward(f, ws);
+    g.zero();
+    auto sink = detail::parameter_sink<Net>(g, std::make_index_sequence<2 * Net::layer_count>{});
+    backward(f, ws, sink);
+    return value;
+  } else {
+    return typename Net::value_type{};  // reported above
+  }
 }
 
 /// The loss of `net` on X against `targets`, and its gradient with respect to the input X
@@ -60,14 +65,18 @@ template <class Net, class X, class Targets, class Loss>
 constexpr typename Net::value_type loss_and_input_gradient(Net const& net, X const& x,
                                                            Targets const& targets, Loss const& loss,
                                                            X& dx) noexcept {
-  static_assert(Tensor<X>, "propel::mlp: the input must be a propel::vec or a propel::mat");
-  auto const f = loss(net.expression(variable_of<detail::input_id<Net>>(x)), targets);
-  workspace_t<decltype(f)> ws;
-  auto const value = forward(f, ws);
-  for (auto& d : dx) d = typename Net::value_type(0);
-  gradient_sink<typename Net::value_type, detail::input_id<Net>> sink{{dx.data()}};
-  backward(f, ws, sink);
-  return value;
+  static_assert(detail::check_network_input<X>::ok);
+  if constexpr (Tensor<X>) {
+    auto const f = loss(net.expression(variable_of<detail::input_id<Net>>(x)), targets);
+    workspace_t<decltype(f)> ws;
+    auto const value = forward(f, ws);
+    for (auto& d : dx) d = typename Net::value_type(0);
+    gradient_sink<typename Net::value_type, detail::input_id<Net>> sink{{dx.data()}};
+    backward(f, ws, sink);
+    return value;
+  } else {
+    return typename Net::value_type{};  // reported above
+  }
 }
 
 /// The number of bytes of workspace (activations and cached values) that one training step

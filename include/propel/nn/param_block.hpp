@@ -70,12 +70,12 @@ class param_block {
   using layer_type = typename storage::template layer<I>;
 
   template <std::size_t I>
-  [[nodiscard]] constexpr layer_type<I>& layer() noexcept {
+  [[nodiscard]] constexpr auto& layer() noexcept {
     static_assert(I < layer_count, "propel::mlp: layer index out of range");
     return detail::get<I>(layers_);
   }
   template <std::size_t I>
-  [[nodiscard]] constexpr layer_type<I> const& layer() const noexcept {
+  [[nodiscard]] constexpr auto const& layer() const noexcept {
     static_assert(I < layer_count, "propel::mlp: layer index out of range");
     return detail::get<I>(layers_);
   }
@@ -101,7 +101,7 @@ class param_block {
  private:
   alignas(detail::block_alignment) typename storage::type layers_;
 
-  static_assert(sizeof(typename storage::type) == param_count * sizeof(T),
+  static_assert(layer_count == 0 || sizeof(typename storage::type) == param_count * sizeof(T),
                 "propel internal error: the parameter block has padding; please report");
 };
 
