@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: BSL-1.0
+/// \file Exports a trained network as C++ source: a header whose parameters are constexpr
+/// data of the network's own type, for firmware that keeps its weights in flash.
+///
+///     std::ofstream out("ctrl_weights.hpp");
+///     propel::cpp_header_writer h(out, "ctrl_model");        // #pragma once, includes, namespace
+///     h.network("weights", net);                              // the network, typed
+///     h.tensor("probe_inputs", x);                            // any vec or mat, exactly
+///     h.close();                                              // closes the namespace
+///
+/// gives, for a network of type propel::mlp<float, propel::input<16>, ...>:
+///
+///     namespace ctrl_model {
+///     using weights_type = propel::mlp<float, propel::input<16>, ...>;
+///     inline constexpr weights_type weights = [] { weights_type net{};
+///       net.layer<0>().weight = propel::mat<float, 32, 16>{0x1.2p-3f, ...}; ... return net; }();
+///     inline constexpr propel::mat<float, 8, 16> probe_inputs{...};
+///     }
+///
+/// `inline constexpr` puts the object in read-only data (flash on a microcontroller), built by
+/// the compiler: no start-up copy, no RAM. The data are bound to the network type: each layer
+/// is assigned as a propel::mat / propel::vec of the exported shape, so a header that does
+/// not match the type the program uses fails to compile ("cannot assign a tensor of another
+/// shape"), and binding `my_net_t const& n = ctrl_model::weights;` fails unless my_net_t is
+/// the exported type. Numbers are C++ hexadecimal floating literals: they round-trip exactly
+/// and do not depend on the C library that prints them.
+///
+/// The network type is spelled out when every activation is one of propel's (leaky_relu and
+/// elu only with their default parameters); otherwise pass the name of a type that the
+/// including code declares before it includes the header: `h.network("w", net, "my_net_t")`.
+///
+/// Host-side and optional: not part of <propel/propel.hpp>; it uses <ostream> and std::string.
+/// The generated header needs only <propel/propel.hpp>.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <ostream>
+#include <propel/mat.hpp>
+#include <propel/nn/mlp.hpp>
+#include <propel/ops/activation.hpp>
+#include <propel/vec.hpp>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace propel {
+
+namespace detail::cpp_source {
+
+/// The C++ spelling of an activation type, or nullptr for one the writer cannot spell (a
+/// derived type: another slope or alpha, or the caller's own activation).
+template <class Act>
+inline constexpr char const* activation_spelling = nullptr;
+template <>
+inline constexpr char const* activation_spelling<propel::identity> = "propel::identity";
+template <>
+inline constexpr char const* activation_spelling<propel::relu> = "propel::relu";
+template <>
+inline constexpr char const* activation_spelling<propel::leaky_relu> = "propel::leaky_relu";
+template <>
+inline constexpr char const* activation_spelling<propel::tanh> = "propel::tanh";
+template <>
+inline constexpr char const* activation_spelling<propel::sigmoid> = "propel::sigmoid";
+template <>
+inline constexpr char const* activation_spelling<propel::elu> = "propel::elu";
+template <>
+inline constexpr char const* activation_spelling<propel::silu> = "propel::silu";
+template <>
+inline constexpr char const* activation_spelling<propel::gelu> = "propel::gelu";
+template <>
+inline constexpr char const* activation_spelling<propel::gelu_tanh> = "propel::gelu_tanh";
+template <>
+inline constexpr char const* activation_spelling<propel::softplus> = "propel::softplus";
+
+template <class T>
+constexpr char const* scalar_spelling() {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
+                "propel::cpp_header_writer: tensors of float or double only");
+  return std::is_same_v<T, float> ? "float" : "double";
+}
+
+/// The type of an mlp written out, or an empty string if an activation has no spelling.
+template <class T, class Input, class... Layers>
+std::string network_spelling(mlp<T, Input, Layers...> const*) {
+  std::string s = std::string("propel::mlp<") + scalar_spelling<T>() + ", propel::input<" +
+                  std::to_string(Input::size) + ">";
+  bool ok = true;
+  (
+      [&] {
+        using act = typename Layers::activation;
+        s += ", propel::dense<" + std::to_string(Layers::size);
+        if constexpr (activation_spelling<act> == nullptr) {
+          ok = false;
+        } else if constexpr (!std::is_same_v<act, propel::identity>) {
+          s += std::string(", ") + activation_spelling<act>;
+        }
+        s += ">";
+      }(),
+      ...);
+  return ok ? s + ">" : std::string();
+}
+
+/// A C++ hexadecimal floating literal that denotes exactly x ("0x1.8p-1f", "-0x0p+0"),
+/// formatted from the bits (the same text on every platform); infinities and NaN as
+/// __builtin_huge_val / __builtin_nan calls that GCC and Clang evaluate at compile time.
+template <class T>
+std::string literal(T x) {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
+  using bits_t = std::conditional_t<std::is_same_v<T, float>, std::uint32_t, std::uint64_t>;
+  constexpr int mantissa_bits = std::is_same_v<T, float> ? 23 : 52;
+  constexpr int exponent_bias = std::is_same_v<T, float> ? 127 : 1023;
+  constexpr bits_t exponent_mask = (bits_t{1} << (sizeof(T) * 8 - 1 - mantissa_bits)) - 1;
+  char const* const suffix = std::is_same_v<T, float> ? "f" : "";
+  auto const bits = std::bit_cast<bits_t>(x);
+  bool const negative = (bits >> (sizeof(T) * 8 - 1)) != 0;
+  auto const biased = static_cast<int>((bits >> mantissa_bits) & exponent_mask);
+  bits_t mantissa = bits & ((bits_t{1} << mantissa_bits) - 1);
+  std::string s = negative ? "-" : "";
+  if (biased == static_cast<int>(exponent_mask)) {  // infinity or NaN
+    if (mantissa != 0) {
+      return std::is_same_v<T, float> ? "__builtin_nanf(\"\")" : "__builtin_nan(\"\")";
+    }
+    return s + (std::is_same_v<T, float> ? "__builtin_huge_valf()" : "__builtin_huge_val()");
+  }
+  if (biased == 0 && mantissa == 0) return s + "0x0p+0" + suffix;
+  // hex digits of the fraction: pad the mantissa to a whole number of nibbles
+  constexpr int nibbles = (mantissa_bits + 3) / 4;
+  mantissa <<= nibbles * 4 - mantissa_bits;
+  std::string digits;
+  for (int i = nibbles - 1; i >= 0; --i) {
+    digits += "0123456789abcdef"[(mantissa >> (4 * i)) & 0xF];
+  }
+  while (!digits.empty() && digits.back() == '0') digits.pop_back();
+  int const exponent = biased == 0 ? 1 - exponent_bias : biased - exponent_bias;
+  s += biased == 0 ? "0x0" : "0x1";
+  if (!digits.empty()) s += "." + digits;
+  s += "p";
+  s += exponent < 0 ? "-" : "+";
+  s += std::to_string(exponent < 0 ? -exponent : exponent);
+  return s + suffix;
+}
+
+/// "propel::vec<float, 4>" or "propel::mat<float, 4, 16>".
+template <class V>
+std::string tensor_spelling() {
+  using T = typename V::value_type;
+  if constexpr (V::shape_type::rank == 1) {
+    return std::string("propel::vec<") + scalar_spelling<T>() + ", " +
+           std::to_string(V::shape_type::size) + ">";
+  } else {
+    return std::string("propel::mat<") + scalar_spelling<T>() + ", " +
+           std::to_string(V::shape_type::rows) + ", " + std::to_string(V::shape_type::cols) + ">";
+  }
+}
+
+/// The braced elements of a vec or mat, `per_line` to a line, each line indented.
+template <class V>
+void write_elements(std::ostream& os, V const& v, std::string_view indent) {
+  constexpr std::size_t per_line = 4;
+  os << "{";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    os << (i % per_line == 0 ? std::string("\n").append(indent) : std::string(" "));
+    os << literal(v.data()[i]) << (i + 1 < v.size() ? "," : "");
+  }
+  os << "}";
+}
+
+}  // namespace detail::cpp_source
+
+/// Writes a C++ header of constexpr networks and tensors to a std::ostream (see the file
+/// comment). The constructor writes the preamble and opens `name_space`; close() (or the
+/// destructor) closes it. Identifiers are written as given.
+class cpp_header_writer {
+ public:
+  /// `comment`: lines for the header's opening comment (say what produced it).
+  cpp_header_writer(std::ostream& os, std::string_view name_space, std::string_view comment = {})
+      : os_(&os), name_space_(name_space) {
+    os << "// Generated by propel::cpp_header_writer (propel/io/export_header.hpp). Do not edit.\n";
+    std::string_view rest = comment;
+    while (!rest.empty()) {
+      auto const end = rest.find('\n');
+      std::string_view const line = rest.substr(0, end);
+      os << "//" << (line.empty() ? "" : " ") << line << "\n";
+      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    }
+    os << "#pragma once\n\n#include <propel/propel.hpp>\n\nnamespace " << name_space_ << " {\n";
+  }
+  cpp_header_writer(cpp_header_writer const&) = delete;
+  cpp_header_writer& operator=(cpp_header_writer const&) = delete;
+  ~cpp_header_writer() { close(); }
+
+  /// `inline constexpr <type> name = ...;` holding every parameter of `net`, and
+  /// `using name_type = <type>;` when the type can be spelled. `type_name` names a type the
+  /// including code declares instead (required when an activation is not one of propel's).
+  /// Returns false, writing nothing, if the type can be neither spelled nor named (or the
+  /// writer is closed).
+  template <class T, class Input, class... Layers>
+  bool network(std::string_view name, mlp<T, Input, Layers...> const& net,
+               std::string_view type_name = {}) {
+    using net_t = mlp<T, Input, Layers...>;
+    if (os_ == nullptr) return false;  // closed
+    std::string const spelled =
+        detail::cpp_source::network_spelling(static_cast<net_t const*>(nullptr));
+    std::string type(type_name);
+    std::ostream& os = *os_;
+    if (type.empty()) {
+      if (spelled.empty()) return false;
+      type = std::string(name) + "_type";
+      os << "\n/// The network type of " << name << ".\nusing " << type << " = " << spelled
+         << ";\n";
+    } else {
+      os << "\nstatic_assert(" << type << "::layer_count == " << net_t::layer_count << ", \""
+         << name << ": the network type has another number of layers\");\n";
+    }
+    os << "\n/// Every parameter of the network (" << net_t::param_count
+       << "), in read-only data: a constant the compiler builds.\n"
+       << "inline constexpr " << type << " " << name << " = [] {\n  " << type << " net{};\n";
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (
+          [&] {
+            auto const& layer = net.template layer<I>();
+            os << "  net.layer<" << I << ">().weight = "
+               << detail::cpp_source::tensor_spelling<
+                      std::remove_cvref_t<decltype(layer.weight)>>();
+            detail::cpp_source::write_elements(os, layer.weight, "      ");
+            os << ";\n  net.layer<" << I << ">().bias = "
+               << detail::cpp_source::tensor_spelling<std::remove_cvref_t<decltype(layer.bias)>>();
+            detail::cpp_source::write_elements(os, layer.bias, "      ");
+            os << ";\n";
+          }(),
+          ...);
+    }
+    (std::make_index_sequence<net_t::layer_count>{});
+    os << "  return net;\n}();\n";
+    return true;
+  }
+
+  /// `inline constexpr propel::vec<...> name{...};` (or propel::mat), exactly v. `doc`, if
+  /// given, becomes its comment.
+  template <class V>
+  void tensor(std::string_view name, V const& v, std::string_view doc = {}) {
+    if (os_ == nullptr) return;  // closed
+    std::ostream& os = *os_;
+    os << "\n";
+    if (!doc.empty()) os << "/// " << doc << "\n";
+    os << "inline constexpr " << detail::cpp_source::tensor_spelling<V>() << " " << name;
+    detail::cpp_source::write_elements(os, v, "    ");
+    os << ";\n";
+  }
+
+  /// Closes the namespace (once; later calls do nothing).
+  void close() {
+    if (os_ == nullptr) return;
+    *os_ << "\n}  // namespace " << name_space_ << "\n";
+    os_ = nullptr;
+  }
+
+ private:
+  std::ostream* os_;
+  std::string name_space_;
+};
+
+}  // namespace propel
