@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: BSL-1.0
+// The ctrl network (16 -> 32 relu -> 32 relu -> 4, MSE) on a Cortex-M4F, run under QEMU by
+// run.sh through the shared cortex-m rig:
+//
+//  1. inference with the weights trained on the host (ctrl_weights.hpp: constexpr data, in
+//     flash): the outputs for the probe inputs must equal the host's, bit for bit, one sample
+//     at a time and as a batch, and so must the held-out loss;
+//  2. training on the device: SGD with momentum on a deterministic stream of samples of a
+//     fixed linear-plus-nonlinear map; the held-out loss must fall below a threshold;
+//  3. instructions per inference and per training step (cm_counter.h: QEMU -icount).
+//
+// No heap, no exceptions, no RTTI: every buffer is sized at compile time. Build switches:
+//   -DCTRL_QUIET       no printf (the footprint builds: `run --bare` then proves that malloc is
+//                      not linked); the exit status alone says PASS (0) or which check failed
+//   -DCTRL_INFER_ONLY  only part 1 (the inference-only footprint)
+//   -DCTRL_TRAIN_ONLY  only part 2 (the training footprint)
+// Exit status: 0 pass, 1 outputs differ from the host's, 2 held-out loss differs from the
+// host's, 3 the device's training did not reach the threshold.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <propel/propel.hpp>
+
+#include "ctrl_task.hpp"
+#include "ctrl_weights.hpp"
+
+#ifndef CTRL_QUIET
+#include <cstdio>
+
+#include "cm_counter.h"
+#define CTRL_PRINT(...) std::printf(__VA_ARGS__)
+#else
+#define CTRL_PRINT(...) static_cast<void>(0)
+#endif
+
+namespace {
+
+// The header's weights must be the network this program uses: a different topology fails
+// to compile right here.
+constexpr ctrl::net_t const& flash_net = ctrl_model::weights;
+
+// ---- training: what it needs, checked against a RAM budget at compile time
+constexpr std::size_t batch = 8;
+constexpr int train_steps = 1000;
+constexpr int report_every = 100;
+constexpr float loss_threshold = 0.06f;
+
+using batch_x = propel::mat<float, batch, ctrl::inputs>;
+using batch_y = propel::mat<float, batch, ctrl::outputs>;
+using trainer_t = propel::trainer<ctrl::net_t, propel::mse, propel::sgd>;
+
+constexpr std::size_t ram_budget = 64 * 1024;
+constexpr std::size_t training_bytes =
+    trainer_t::parameter_bytes + trainer_t::gradient_bytes + trainer_t::optimizer_state_bytes +
+    trainer_t::workspace_bytes<batch_x, batch_y> + sizeof(batch_x) + sizeof(batch_y);
+static_assert(training_bytes <= ram_budget,
+              "training ctrl on batches of 8 needs more than the 64 KiB RAM budget");
+
+#ifndef CTRL_TRAIN_ONLY
+bool same_bits(float a, float b) {
+  std::uint32_t x = 0;
+  std::uint32_t y = 0;
+  std::memcpy(&x, &a, sizeof x);
+  std::memcpy(&y, &b, sizeof y);
+  return x == y;
+}
+
+/// Part 1: the host-trained network from flash, against the host's numbers.
+int check_flash_network() {
+  std::size_t mismatches = 0;
+  // one sample at a time
+  for (std::size_t r = 0; r < ctrl_model::probe_inputs.rows; ++r) {
+    propel::vec<float, ctrl::inputs> x;
+    for (std::size_t j = 0; j < ctrl::inputs; ++j) x[j] = ctrl_model::probe_inputs(r, j);
+    propel::vec<float, ctrl::outputs> const y = flash_net(x);
+    for (std::size_t k = 0; k < ctrl::outputs; ++k) {
+      if (!same_bits(y[k], ctrl_model::probe_outputs(r, k))) ++mismatches;
+    }
+  }
+  [[maybe_unused]] std::size_t outputs = ctrl_model::probe_outputs.size();
+#ifndef CTRL_INFER_ONLY
+  // the whole batch at once (left out of the inference-only footprint build, whose stack
+  // then holds one sample's activations)
+  auto const y = flash_net(ctrl_model::probe_inputs);
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    if (!same_bits(y[i], ctrl_model::probe_batch_outputs[i])) ++mismatches;
+  }
+  outputs += y.size();
+#endif
+  CTRL_PRINT("flash network: %u of %u outputs bit-identical to the host's\n",
+             static_cast<unsigned>(outputs - mismatches), static_cast<unsigned>(outputs));
+  if (mismatches != 0) return 1;
+  float const holdout = ctrl::holdout_loss(flash_net);
+  CTRL_PRINT("flash network: held-out loss %.6f (host: %.6f)\n", static_cast<double>(holdout),
+             static_cast<double>(ctrl_model::holdout_loss[0]));
+  return same_bits(holdout, ctrl_model::holdout_loss[0]) ? 0 : 2;
+}
+#endif
+
+#ifndef CTRL_INFER_ONLY
+// Static storage: the network and the trainer (gradient, momentum) are in .bss, so the link
+// map accounts for them; a step's activations live on the stack. The trainer is constructed
+// at run time: a namespace-scope `trainer_t trainer{net, ...};` is constant-initialised (its
+// constructor is constexpr, and it holds a pointer and the learning rate), which puts the
+// whole object, zero buffers included, in .data: its image then costs flash as well as RAM.
+ctrl::net_t net;
+alignas(trainer_t) std::byte trainer_storage[sizeof(trainer_t)];
+trainer_t* trainer = nullptr;
+
+/// Part 2: training on the device.
+int train_on_device() {
+  propel::init(net, ctrl::init_seed);
+  trainer = std::construct_at(reinterpret_cast<trainer_t*>(trainer_storage), net, propel::mse{},
+                              propel::sgd{.lr = 0.05, .momentum = 0.9});
+  ctrl::stream s{ctrl::train_seed};
+  batch_x x;
+  batch_y y;
+  float const initial = ctrl::holdout_loss(net);
+  CTRL_PRINT("training: held-out loss %.5f before\n", static_cast<double>(initial));
+  float recent = 0.0f;
+  for (int step = 1; step <= train_steps; ++step) {
+    ctrl::draw(s, x, y);
+    recent += trainer->step(x, y);
+    if (step % report_every == 0) {
+      CTRL_PRINT("step %4d  batch loss %.5f  held-out %.5f\n", step,
+                 static_cast<double>(recent / report_every),
+                 static_cast<double>(ctrl::holdout_loss(net)));
+      recent = 0.0f;
+    }
+  }
+  float const final_loss = ctrl::holdout_loss(net);
+  bool const ok = final_loss < loss_threshold && final_loss < initial / 10;
+  CTRL_PRINT("training: held-out loss %.5f -> %.5f (threshold %.3f): %s\n",
+             static_cast<double>(initial), static_cast<double>(final_loss),
+             static_cast<double>(loss_threshold), ok ? "ok" : "FAILED");
+  return ok ? 0 : 3;
+}
+#endif
+
+#if !defined(CTRL_QUIET) && !defined(CTRL_INFER_ONLY) && !defined(CTRL_TRAIN_ONLY)
+/// Part 3: instructions per inference and per training step.
+/// Instructions that f(input) executes. The input is made opaque to the optimiser after the
+/// first reading of the counter, so that the work can neither be folded at compile time nor
+/// hoisted above that reading.
+template <class In, class F>
+std::uint32_t instructions(In& input, F const& f) {
+  std::uint32_t const t = cm::ticks();
+  __asm__ volatile("" : "+m"(input));
+  auto const out = f(input);
+  cm::keep(out);
+  return cm::insns_since(t);
+}
+
+void count_instructions() {
+  cm::counter_start();
+  propel::vec<float, ctrl::inputs> x{};
+  for (std::size_t j = 0; j < ctrl::inputs; ++j) x[j] = ctrl_model::probe_inputs(0, j);
+  auto x8 = ctrl_model::probe_inputs;
+  propel::vec<float, ctrl::outputs> const target1{};
+  batch_y const target8{};
+
+  std::uint32_t const infer_flash = instructions(x, [](auto const& in) { return flash_net(in); });
+  std::uint32_t const infer_ram = instructions(x, [](auto const& in) { return net(in); });
+  std::uint32_t const infer8 = instructions(x8, [](auto const& in) { return flash_net(in); });
+  std::uint32_t const train1 =
+      instructions(x, [&](auto const& in) { return trainer->step(in, target1); });
+  std::uint32_t const train8 =
+      instructions(x8, [&](auto const& in) { return trainer->step(in, target8); });
+
+  constexpr unsigned macs = 16 * 32 + 32 * 32 + 32 * 4;
+  std::printf(
+      "instructions: inference %u (weights in flash), %u (in RAM); %u per sample in a "
+      "batch of 8\n",
+      static_cast<unsigned>(infer_flash), static_cast<unsigned>(infer_ram),
+      static_cast<unsigned>(infer8 / 8));
+  std::printf("instructions: SGD step %u (1 sample), %u (batch of 8, %u per sample)\n",
+              static_cast<unsigned>(train1), static_cast<unsigned>(train8),
+              static_cast<unsigned>(train8 / 8));
+  std::printf("instructions: %.2f per multiply-add in inference (%u MACs)\n",
+              static_cast<double>(infer_flash) / macs, macs);
+}
+#endif
+
+}  // namespace
+
+int main() {
+  CTRL_PRINT("ctrl network %u -> 32 relu -> 32 relu -> %u: %u parameters, %u bytes\n",
+             static_cast<unsigned>(ctrl::inputs), static_cast<unsigned>(ctrl::outputs),
+             static_cast<unsigned>(ctrl::net_t::param_count),
+             static_cast<unsigned>(sizeof(ctrl::net_t)));
+  int status = 0;
+#ifndef CTRL_TRAIN_ONLY
+  status = check_flash_network();
+  if (status != 0) return status;
+#endif
+#ifndef CTRL_INFER_ONLY
+  CTRL_PRINT(
+      "training needs %u bytes: parameters %u, gradient %u, momentum %u, workspace %u, "
+      "batch %u (budget %u)\n",
+      static_cast<unsigned>(training_bytes), static_cast<unsigned>(trainer_t::parameter_bytes),
+      static_cast<unsigned>(trainer_t::gradient_bytes),
+      static_cast<unsigned>(trainer_t::optimizer_state_bytes),
+      static_cast<unsigned>(trainer_t::workspace_bytes<batch_x, batch_y>),
+      static_cast<unsigned>(sizeof(batch_x) + sizeof(batch_y)), static_cast<unsigned>(ram_budget));
+  status = train_on_device();
+  if (status != 0) return status;
+#endif
+#if !defined(CTRL_QUIET) && !defined(CTRL_INFER_ONLY) && !defined(CTRL_TRAIN_ONLY)
+  count_instructions();
+#endif
+  CTRL_PRINT("PASS\n");
+  return status;
+}

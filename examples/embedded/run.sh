@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSL-1.0
+#
+# Builds the ctrl network's Cortex-M4F programs (device.cpp) with arm-none-eabi-g++ and runs
+# them on QEMU (mps2-an386) through the cortex-m rig in ../shared/tools/cortex-m/ next to the
+# repository, then checks what they report:
+#   full       inference with the host-trained weights from flash (bit-identical outputs),
+#              on-device training (held-out loss below the threshold), instruction counts;
+#              must print PASS and exit 0
+#   inference  --bare, no printf, inference only: exit 0 and "malloc linked: no"
+#   training   --bare, no printf, training only: exit 0 and "malloc linked: no"
+#   empty      --bare, an empty main: the start-up's own share of the footprint
+# and that the weights (ctrl_model::weights) sit in flash, not in .data or .bss. Prints a
+# footprint table (text, data, bss, stack peak). Exit status 0 when every check passes.
+#
+# Needs gcc-arm-none-eabi, libnewlib-arm-none-eabi, libstdc++-arm-none-eabi-newlib,
+# qemu-system-arm and libboost-dev (Boost.Hana headers); as root it installs the missing
+# ones (scripts/deps.sh). The rig's location can be overridden with PROPEL_CORTEX_M_RIG.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))
+rig=${PROPEL_CORTEX_M_RIG:-$repo/../shared/tools/cortex-m/run}
+if [[ ! -x $rig ]]; then
+  echo "embedded: the cortex-m rig is missing: expected an executable $rig" >&2
+  echo "embedded: (the shared/ directory belongs next to the repository: ../shared/tools/cortex-m/run)" >&2
+  exit 1
+fi
+rig=$(cd "$(dirname "$rig")" && pwd)/$(basename "$rig")
+
+source "$repo/scripts/deps.sh"
+propel_need_packages gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib \
+  qemu-system-arm libboost-dev
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/propel-embedded.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# Boost.Hana is header-only, but /usr/include also holds the host's C library: give the cross
+# compiler a directory that holds nothing but boost/.
+boost_dir=${BOOST_INCLUDEDIR:-/usr/include}
+if [[ ! -f $boost_dir/boost/hana.hpp ]]; then
+  echo "embedded: Boost.Hana not found under $boost_dir (set BOOST_INCLUDEDIR)" >&2
+  exit 1
+fi
+mkdir -p "$tmp/include"
+ln -s "$boost_dir/boost" "$tmp/include/boost"
+
+# -ffp-contract=off and PROPEL_VECTOR_BYTES=16: the summation order of the host program that
+# wrote ctrl_weights.hpp (examples/CMakeLists.txt, export_weights), so that the outputs can be
+# compared bit for bit.
+flags=(-I"$repo/include" -isystem"$tmp/include" -DNDEBUG -ffp-contract=off -DPROPEL_VECTOR_BYTES=16
+  -Wextra -Werror)
+cd "$here"
+failures=0
+fail() {
+  echo "embedded: FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+# build_and_run <name> <rig option...> -- <compiler flag...>: runs the rig, keeps the ELF
+# ($tmp/<name>.elf) and its output ($tmp/<name>.out, stdout then the rig's stderr lines).
+build_and_run() {
+  local name=$1 start=$SECONDS rc=0
+  shift
+  local opts=()
+  while [[ $1 != -- ]]; do opts+=("$1"); shift; done
+  shift
+  "$rig" "${opts[@]}" -o "$tmp/$name.elf" "$@" >"$tmp/$name.stdout" 2>"$tmp/$name.stderr" || rc=$?
+  cat "$tmp/$name.stdout" "$tmp/$name.stderr" >"$tmp/$name.out"
+  echo "=== $name (exit status $rc, $((SECONDS - start)) s)"
+  sed 's/^/  /' "$tmp/$name.out"
+  return "$rc"
+}
+
+build_and_run full -- device.cpp "${flags[@]}" || fail "the full program exited with status $?"
+grep -qx 'PASS' "$tmp/full.stdout" || fail "the full program printed no PASS line"
+grep -q 'outputs bit-identical to the host' "$tmp/full.stdout" ||
+  fail "the full program did not compare its outputs with the host's"
+
+build_and_run inference --bare -- device.cpp "${flags[@]}" -DCTRL_QUIET -DCTRL_INFER_ONLY ||
+  fail "the inference-only program exited with status $? (1: outputs differ from the host's, 2: held-out loss differs)"
+build_and_run training --bare -- device.cpp "${flags[@]}" -DCTRL_QUIET -DCTRL_TRAIN_ONLY ||
+  fail "the training-only program exited with status $? (3: the loss stayed above the threshold)"
+for name in inference training; do
+  grep -q 'malloc linked: no' "$tmp/$name.stderr" || fail "$name: malloc is linked"
+done
+echo 'int main() { return 0; }' >"$tmp/empty.cpp"
+build_and_run empty --bare -- "$tmp/empty.cpp" || fail "the empty program exited with status $?"
+
+# The host-trained weights must be read from flash: the symbol's address lies in the flash
+# region (0x00000000..), not in RAM (0x20000000..), where .data and .bss live.
+for name in full inference; do
+  line=$(arm-none-eabi-nm -C -S "$tmp/$name.elf" | grep -E ' ctrl_model::weights$' || true)
+  read -r addr size kind _ <<<"$line"
+  if [[ -z $line ]]; then
+    fail "$name: no symbol ctrl_model::weights"
+  elif ((16#$addr >= 16#20000000)); then
+    fail "$name: ctrl_model::weights is in RAM ($line)"
+  else
+    echo "$name: ctrl_model::weights at 0x$addr, $((16#$size)) bytes, in flash (nm type $kind)"
+  fi
+done
+
+# footprint table
+echo
+echo "footprint (arm-none-eabi-g++ -O2, Cortex-M4F, --bare, no printf):"
+printf '%-10s %8s %6s %6s %12s\n' build text data bss "stack peak"
+for name in inference training empty; do
+  read -r text data bss _ < <(grep 'size: *[0-9]' "$tmp/$name.stderr" | sed 's/.*size: *//')
+  stack=$(sed -n 's/.*stack peak \(>= \)\{0,1\}\([0-9]*\) B.*/\2/p' "$tmp/$name.stderr")
+  printf '%-10s %8s %6s %6s %12s\n' "$name" "$text" "$data" "$bss" "$stack"
+done
+grep '^instructions:' "$tmp/full.stdout" || true
+
+if ((failures)); then
+  echo "embedded: $failures check(s) failed" >&2
+  exit 1
+fi
+echo "embedded: PASS"
