@@ -1,0 +1,765 @@
+// SPDX-License-Identifier: BSL-1.0
+// propel::io: networks, tensors and checkpoints through safetensors files. Round trips and
+// PyTorch naming; conversions; every tensor's name and shape checked, and the message naming
+// them; a failed load leaving the network unchanged; hostile files (truncated, lying header
+// lengths, invalid JSON, overlapping or out-of-range ranges, wrong dtypes, non-finite values,
+// gigabytes announced in a few bytes); checkpoints resuming bit for bit; and a saving process
+// killed at random instants, which must always leave the old file or the new one, whole.
+#include <propel/io/safetensors.hpp>  // first: the io header compiles on its own
+//
+#define BOOST_TEST_MODULE safetensors
+#include <algorithm>
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <propel/propel.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#if __has_include(<sys/wait.h>) && __has_include(<unistd.h>)
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
+#define PROPEL_TEST_FORK 1
+#else
+#define PROPEL_TEST_FORK 0
+#endif
+
+namespace pp = propel;
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+using bytes_t = std::vector<std::byte>;
+
+namespace {
+
+// keys "0.weight" [3, 2], "0.bias" [3], "2.weight" [1, 3], "2.bias" [1]
+using small_t = pp::mlp<float, pp::input<2>, pp::dense<3, pp::relu>, pp::dense<1>>;
+using small_d = pp::mlp<double, pp::input<2>, pp::dense<3, pp::relu>, pp::dense<1>>;
+
+bool contains(std::string const& text, std::string const& part) {
+  bool const found = text.find(part) != std::string::npos;
+  if (!found) BOOST_TEST_MESSAGE("\"" << part << "\" is not in: " << text);
+  return found;
+}
+
+template <class Net>
+bool same_bits(Net const& a, Net const& b) {
+  return std::memcmp(a.params().data(), b.params().data(), sizeof(typename Net::value_type) *
+                                                               Net::param_count) == 0;
+}
+
+template <class Net>
+Net make_net(std::uint64_t seed) {
+  Net net;
+  pp::init(net, seed);
+  for (std::size_t i = 0; i < Net::param_count; ++i) {  // non-zero biases too
+    net.params()[i] += static_cast<typename Net::value_type>(0.01 * static_cast<double>(i % 7));
+  }
+  return net;
+}
+
+/// A fresh directory under the system's temporary directory, removed at the end.
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    std::random_device rd;
+    path = fs::temp_directory_path() / ("propel_io_test_" + std::to_string(rd()) + "_" +
+                                        std::to_string(rd()));
+    fs::create_directories(path);
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  temp_dir(temp_dir const&) = delete;
+  temp_dir& operator=(temp_dir const&) = delete;
+};
+
+/// The bytes of a safetensors file with this header text and data section.
+bytes_t file_of(std::string const& header, bytes_t const& data) {
+  bytes_t out(8);
+  std::uint64_t n = header.size();
+  for (std::size_t i = 0; i < 8; ++i) out[i] = static_cast<std::byte>((n >> (8 * i)) & 0xFF);
+  for (char c : header) out.push_back(static_cast<std::byte>(c));
+  out.insert(out.end(), data.begin(), data.end());
+  return out;
+}
+
+json header_of(bytes_t const& file) {
+  std::uint64_t n = 0;
+  for (std::size_t i = 8; i-- > 0;) n = (n << 8) | std::to_integer<std::uint64_t>(file[i]);
+  auto const* p = reinterpret_cast<char const*>(file.data()) + 8;
+  return json::parse(p, p + n);
+}
+
+/// A small_t file written by hand: the tensors in order with the given dtype, as json.
+json small_header(char const* dtype = "F32", std::uint64_t esz = 4) {
+  json h = json::object();
+  std::uint64_t pos = 0;
+  for (auto const& [name, shape] : std::vector<std::pair<std::string, std::vector<std::uint64_t>>>{
+           {"0.weight", {3, 2}}, {"0.bias", {3}}, {"2.weight", {1, 3}}, {"2.bias", {1}}}) {
+    std::uint64_t count = 1;
+    for (auto d : shape) count *= d;
+    h[name] = {{"dtype", dtype}, {"shape", shape}, {"data_offsets", {pos, pos + count * esz}}};
+    pos += count * esz;
+  }
+  return h;
+}
+
+template <class T>
+bytes_t data_of(std::vector<T> const& values) {
+  bytes_t out(values.size() * sizeof(T));
+  std::memcpy(out.data(), values.data(), out.size());  // the test host is little-endian
+  return out;
+}
+
+std::vector<float> small_values() {
+  return {0.5f, -1.f, 2.f, 0.25f, -0.125f, 3.f, 0.1f, 0.2f, 0.3f, 1.5f, -2.5f, 4.f, 0.75f};
+}
+
+/// Loads bytes into a small_t that starts from a known state; checks that a failure left it
+/// unchanged and returns the result.
+pp::io_result load_small(bytes_t const& file, pp::load_options const& options = {}) {
+  small_t net = make_net<small_t>(3);
+  small_t const before = net;
+  pp::io_result r = pp::load_safetensors(net, std::span<std::byte const>(file), options);
+  if (!r) BOOST_TEST(same_bits(net, before), "a failed load changed the network: " << r.message);
+  return r;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ round trips and names
+
+BOOST_AUTO_TEST_CASE(a_network_round_trips_through_a_file_bit_for_bit) {
+  temp_dir dir;
+  auto const path = dir.path / "net.safetensors";
+  small_t const a = make_net<small_t>(1);
+  pp::io_result const saved = pp::save_safetensors(a, path);
+  BOOST_TEST_REQUIRE(saved.ok, saved.message);
+  small_t b = make_net<small_t>(2);
+  BOOST_TEST(!same_bits(a, b));
+  pp::io_result const loaded = pp::load_safetensors(b, path);
+  BOOST_TEST_REQUIRE(loaded.ok, loaded.message);
+  BOOST_TEST(!loaded.converted);
+  BOOST_TEST(same_bits(a, b));
+  BOOST_TEST(contains(loaded.message, "loaded 4 tensors (13 values)"));
+
+  // the same through memory, for double
+  small_d const c = make_net<small_d>(4);
+  bytes_t file;
+  BOOST_TEST_REQUIRE(pp::save_safetensors(c, file).ok);
+  small_d d{};
+  BOOST_TEST_REQUIRE(pp::load_safetensors(d, std::span<std::byte const>(file)).ok);
+  BOOST_TEST(same_bits(c, d));
+}
+
+BOOST_AUTO_TEST_CASE(default_names_are_pytorch_sequential_state_dict_names) {
+  // identity layers take one nn.Sequential index, layers with an activation two
+  using net_t = pp::mlp<float, pp::input<3>, pp::dense<4>, pp::dense<5, pp::tanh>,
+                        pp::dense<2, pp::relu>, pp::dense<1>>;
+  net_t const net = make_net<net_t>(5);
+  bytes_t file;
+  pp::io_result const r = pp::save_safetensors(net, file);
+  BOOST_TEST_REQUIRE(r.ok, r.message);
+  json const h = header_of(file);
+  std::vector<std::string> keys;
+  for (auto const& [k, v] : h.items()) keys.push_back(k);
+  std::vector<std::string> const expected{"__metadata__", "0.weight", "0.bias", "1.weight",
+                                          "1.bias",       "3.weight", "3.bias", "5.weight",
+                                          "5.bias"};
+  BOOST_TEST(keys == expected, boost::test_tools::per_element());
+  BOOST_TEST(h["1.weight"]["shape"] == json({5, 4}));
+  BOOST_TEST(h["3.bias"]["shape"] == json({2}));
+  BOOST_TEST(h["0.weight"]["dtype"] == "F32");
+  BOOST_TEST(h["__metadata__"]["propel.topology"] ==
+             "float input<3> dense<4,identity> dense<5,tanh> dense<2,relu> dense<1,identity>");
+  BOOST_TEST(file.size() % 8 == 0);  // header padded: the data section is aligned
+
+  struct leaky02 : pp::leaky_relu {
+    constexpr leaky02() : leaky_relu(0.2) {}
+  };
+  using odd_t = pp::mlp<double, pp::input<1>, pp::dense<2, leaky02>, pp::dense<1, pp::elu>>;
+  BOOST_TEST(pp::topology_signature<odd_t>() ==
+             "double input<1> dense<2,leaky_relu(0.2)> dense<1,elu(1)>");
+}
+
+BOOST_AUTO_TEST_CASE(other_naming_schemes) {
+  small_t const a = make_net<small_t>(1);
+  auto round_trip = [&](pp::tensor_names const& names, std::vector<std::string> const& keys) {
+    bytes_t file;
+    pp::save_options so;
+    so.names = names;
+    pp::io_result const r = pp::save_safetensors(a, file, so);
+    BOOST_TEST_REQUIRE(r.ok, r.message);
+    json const h = header_of(file);
+    for (auto const& k : keys) BOOST_TEST(h.contains(k), k);
+    small_t b{};
+    pp::load_options lo;
+    lo.names = names;
+    BOOST_TEST(pp::load_safetensors(b, std::span<std::byte const>(file), lo).ok);
+    BOOST_TEST(same_bits(a, b));
+    // with the default names, each tensor is missing and each key is extra
+    pp::io_result const wrong = load_small(file);
+    BOOST_TEST(!wrong.ok);
+    BOOST_TEST(contains(wrong.message, "8 problems"));
+    BOOST_TEST(contains(wrong.message, "tensor \"0.weight\" (shape [3, 2]) is missing"));
+    BOOST_TEST(contains(wrong.message, "that is not expected"));
+  };
+  round_trip(pp::tensor_names::sequential("model."), {"model.0.weight", "model.2.bias"});
+  round_trip(pp::tensor_names::per_layer({"fc1", "fc2"}), {"fc1.weight", "fc2.bias"});
+  round_trip(pp::tensor_names::per_tensor({"w1", "b1", "w2", "b2"}), {"w1", "b2"});
+  round_trip(
+      [](pp::tensor_slot const& s) {
+        std::string name = std::to_string(s.layer);  // (not "L" + ...: GCC 12's -Wrestrict)
+        name.insert(name.begin(), 'L');
+        return name + s.param();
+      },
+      {"L0weight", "L1bias"});
+
+  bytes_t file;
+  pp::save_options so;
+  so.names = pp::tensor_names::per_layer({"only_one"});
+  pp::io_result const r = pp::save_safetensors(a, file, so);
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(contains(r.message, "per_layer has 1 names, but the network has 2 layers"));
+  so.names = [](pp::tensor_slot const&) { return std::string("same"); };
+  pp::io_result const dup = pp::save_safetensors(a, file, so);
+  BOOST_TEST(!dup.ok);
+  BOOST_TEST(contains(dup.message, "two tensors are named \"same\""));
+}
+
+BOOST_AUTO_TEST_CASE(f64_loads_into_float_and_f32_into_double_and_the_result_says_so) {
+  auto const values = small_values();
+  std::vector<double> dvalues(values.begin(), values.end());
+  dvalues[0] = 0.1;  // not a float: rounds
+  bytes_t const f64 = file_of(small_header("F64", 8).dump(), data_of(dvalues));
+  small_t net{};
+  pp::io_result const r = pp::load_safetensors(net, std::span<std::byte const>(f64));
+  BOOST_TEST_REQUIRE(r.ok, r.message);
+  BOOST_TEST(r.converted);
+  BOOST_TEST(contains(r.message, "converting between F32 and F64"));
+  BOOST_TEST(net.layer<0>().weight(0, 0) == 0.1f);
+  BOOST_TEST(net.layer<1>().bias[0] == 0.75f);
+
+  bytes_t const f32 = file_of(small_header().dump(), data_of(values));
+  small_d d{};
+  pp::io_result const rd = pp::load_safetensors(d, std::span<std::byte const>(f32));
+  BOOST_TEST_REQUIRE(rd.ok, rd.message);
+  BOOST_TEST(rd.converted);
+  BOOST_TEST(d.layer<0>().weight(2, 1) == 3.0);
+  pp::io_result const same = pp::load_safetensors(net, std::span<std::byte const>(f32));
+  BOOST_TEST(same.ok);
+  BOOST_TEST(!same.converted);
+
+  pp::load_options no_conversion;
+  no_conversion.allow_conversion = false;
+  pp::io_result const refused = load_small(f64, no_conversion);
+  BOOST_TEST(!refused.ok);
+  BOOST_TEST(contains(refused.message, "is F64 in the file, but F32 is expected"));
+
+  // an F64 value beyond float's range is refused, not turned into infinity
+  dvalues[3] = 1e300;
+  pp::io_result const big = load_small(file_of(small_header("F64", 8).dump(), data_of(dvalues)));
+  BOOST_TEST(!big.ok);
+  BOOST_TEST(contains(big.message, "tensor \"0.weight\" at [1, 1] holds an F64 value too large"));
+
+  // saving a double network as F32
+  bytes_t out;
+  pp::save_options as_f32;
+  as_f32.type = pp::dtype::f32;
+  pp::io_result const s = pp::save_safetensors(d, out, as_f32);
+  BOOST_TEST_REQUIRE(s.ok);
+  BOOST_TEST(s.converted);
+  BOOST_TEST(header_of(out)["0.bias"]["dtype"] == "F32");
+  BOOST_TEST(pp::load_safetensors(net, std::span<std::byte const>(out)).ok);
+  BOOST_TEST(net.layer<0>().weight(2, 1) == 3.0f);
+}
+
+BOOST_AUTO_TEST_CASE(missing_extra_and_misshaped_tensors_are_named_with_both_shapes) {
+  auto const data = data_of(small_values());
+  json h = small_header();
+  h.erase("2.bias");
+  h["2.weight"]["data_offsets"] = {36, 52};  // keep the data tiled: [1, 4]
+  h["2.weight"]["shape"] = {1, 4};
+  pp::io_result const r = load_small(file_of(h.dump(), data));
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(contains(r.message, "2 problems"));
+  BOOST_TEST(contains(r.message,
+                      "tensor \"2.weight\" has shape [1, 4] in the file, but shape [1, 3] is "
+                      "expected"));
+  BOOST_TEST(contains(r.message, "tensor \"2.bias\" (shape [1]) is missing from the file"));
+
+  json extra = small_header();
+  extra["3.weight"] = {{"dtype", "F32"}, {"shape", {1}}, {"data_offsets", {52, 56}}};
+  auto more = data;
+  more.resize(56);
+  bytes_t const with_extra = file_of(extra.dump(), more);
+  pp::io_result const e = load_small(with_extra);
+  BOOST_TEST(!e.ok);
+  BOOST_TEST(contains(e.message, "the file has a tensor \"3.weight\" (F32 [1]) that is not expected"));
+  pp::load_options lenient;
+  lenient.strict = false;
+  BOOST_TEST(load_small(with_extra, lenient).ok);
+}
+
+BOOST_AUTO_TEST_CASE(io_result_check_throws_io_error) {
+  small_t net{};
+  bytes_t const junk(5, std::byte{0});
+  BOOST_CHECK_THROW(pp::load_safetensors(net, std::span<std::byte const>(junk)).check(),
+                    pp::io_error);
+  bytes_t file;
+  BOOST_CHECK_NO_THROW(pp::save_safetensors(net, file).check());
+}
+
+// ------------------------------------------------------------------ hostile files
+
+BOOST_AUTO_TEST_CASE(every_truncation_of_a_file_is_refused) {
+  bytes_t file;
+  BOOST_TEST_REQUIRE(pp::save_safetensors(make_net<small_t>(1), file).ok);
+  for (std::size_t n = 0; n < file.size(); ++n) {
+    bytes_t const cut(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(n));
+    pp::io_result const r = load_small(cut);
+    BOOST_TEST(!r.ok, "a file cut to " << n << " bytes loaded");
+  }
+  BOOST_TEST(contains(load_small(bytes_t(file.begin(), file.begin() + 7)).message,
+                      "the file is 7 bytes long"));
+  BOOST_TEST(contains(load_small(bytes_t(file.begin(), file.end() - 1)).message,
+                      "past the end of the data section"));
+}
+
+BOOST_AUTO_TEST_CASE(a_header_length_past_the_end_is_refused) {
+  bytes_t file = file_of(small_header().dump(), data_of(small_values()));
+  for (std::uint64_t claim : {std::uint64_t{1} << 62, std::uint64_t{file.size()},
+                              std::numeric_limits<std::uint64_t>::max()}) {
+    for (std::size_t i = 0; i < 8; ++i) file[i] = static_cast<std::byte>((claim >> (8 * i)) & 0xFF);
+    pp::io_result const r = load_small(file);
+    BOOST_TEST(!r.ok);
+    BOOST_TEST(contains(r.message, "the header length says " + std::to_string(claim) + " bytes"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(invalid_json_is_refused) {
+  auto const data = data_of(small_values());
+  auto const refused = [&](std::string const& header, std::string const& why) {
+    pp::io_result const r = load_small(file_of(header, data));
+    BOOST_TEST(!r.ok, header);
+    BOOST_TEST(contains(r.message, why));
+  };
+  std::string const good = small_header().dump();
+  refused(good.substr(0, good.size() - 1), "the header is not valid JSON (");
+  refused("not json at all", "the header is not valid JSON (");
+  refused("", "the header is not valid JSON (");
+  refused(good + "}", "the header is not valid JSON (");
+  refused("[1, 2]", "the header is a JSON array, not an object");
+  refused(R"({"0.weight": 7})", "tensor \"0.weight\" is described by a JSON number");
+  refused(R"({"0.weight": {"shape": [3, 2], "data_offsets": [0, 24]}})",
+          "tensor \"0.weight\" has no \"dtype\" string");
+  refused(R"({"0.weight": {"dtype": "F32", "shape": [3, -2], "data_offsets": [0, 24]}})",
+          "a shape entry that is not a non-negative integer");
+  refused(R"({"0.weight": {"dtype": "F32", "shape": [3, 2], "data_offsets": [0]}})",
+          "no \"data_offsets\" pair");
+  refused(R"({"__metadata__": {"a": 1}})", "the metadata entry \"a\" is a JSON number");
+  refused(R"({"__metadata__": [1]})", "\"__metadata__\" is a JSON array");
+  refused(R"({"a": {}, "a": {}})", "the header has the key \"a\" twice");
+  refused(R"({"a": {"dtype": "F32", "dtype": "F64"}})", "the header has the key \"dtype\" twice");
+  refused("{\"a\": " + std::string(100000, '[') + std::string(100000, ']') + "}",
+          "nests JSON deeper than safetensors");
+}
+
+BOOST_AUTO_TEST_CASE(overlapping_gapped_and_out_of_range_byte_ranges_are_refused) {
+  auto const data = data_of(small_values());  // 52 bytes
+  auto const refused = [&](json const& h, std::string const& why, bytes_t const* d = nullptr) {
+    pp::io_result const r = load_small(file_of(h.dump(), d ? *d : data));
+    BOOST_TEST(!r.ok, h.dump());
+    BOOST_TEST(contains(r.message, why));
+  };
+  json h = small_header();
+  h["0.bias"]["data_offsets"] = {20, 32};
+  refused(h, "tensors \"0.weight\" [0, 24) and \"0.bias\" [20, 32) overlap");
+  h = small_header();
+  h["2.bias"]["data_offsets"] = {52, 56};
+  refused(h, "tensor \"2.bias\" has data_offsets [52, 56), past the end of the data section (52 "
+             "bytes");
+  h = small_header();
+  h["0.bias"]["data_offsets"] = {24, 40};
+  refused(h, "shape [3] of F32 needs 12 bytes, but data_offsets [24, 40) hold 16");
+  h["0.bias"]["data_offsets"] = {30, 24};
+  refused(h, "which end before they begin");
+  bytes_t longer = data;
+  longer.resize(60);
+  refused(small_header(), "the data section has 60 bytes, but the tensors cover only 52", &longer);
+  h = small_header();
+  h["2.bias"]["data_offsets"] = {52, 56};
+  h["2.weight"]["data_offsets"] = {36, 48};
+  longer.resize(56);
+  refused(h, "the bytes [48, 52) of the data section, before tensor \"2.bias\", belong to no "
+             "tensor", &longer);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_dtypes_are_refused) {
+  auto const data = data_of(small_values());
+  json h = small_header();
+  h["0.bias"] = {{"dtype", "F16"}, {"shape", {3}}, {"data_offsets", {24, 30}}};
+  h["2.weight"]["data_offsets"] = {30, 42};
+  h["2.bias"]["data_offsets"] = {42, 46};
+  bytes_t d = data;
+  d.resize(46);
+  pp::io_result const r = load_small(file_of(h.dump(), d));
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(contains(r.message, "tensor \"0.bias\" has dtype F16 in the file; propel reads F32 "
+                                 "and F64"));
+  h = small_header();
+  h["0.bias"]["dtype"] = "I32";
+  BOOST_TEST(contains(load_small(file_of(h.dump(), data)).message, "has dtype I32 in the file"));
+  h["0.bias"]["dtype"] = "F17";
+  BOOST_TEST(contains(load_small(file_of(h.dump(), data)).message,
+                      "tensor \"0.bias\" has dtype \"F17\", which is not a safetensors dtype"));
+  h["0.bias"]["dtype"] = 4;
+  BOOST_TEST(contains(load_small(file_of(h.dump(), data)).message, "has no \"dtype\" string"));
+}
+
+BOOST_AUTO_TEST_CASE(non_finite_values_are_refused_when_finite_ones_are_asked_for) {
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                    -std::numeric_limits<float>::infinity()}) {
+    auto values = small_values();
+    values[7] = bad;  // 0.bias[1]
+    bytes_t const file = file_of(small_header().dump(), data_of(values));
+    BOOST_TEST(load_small(file).ok);  // accepted unless asked
+    pp::load_options finite;
+    finite.require_finite = true;
+    pp::io_result const r = load_small(file, finite);
+    BOOST_TEST(!r.ok);
+    BOOST_TEST(contains(r.message, "tensor \"0.bias\" at [1] holds a NaN or infinite value"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(gigabytes_announced_in_a_small_header_allocate_nothing) {
+  // Each claims far more than the file holds; the loader must refuse it from the header alone
+  // (under AddressSanitizer an attempt to allocate such sizes would abort the test).
+  auto const data = data_of(small_values());
+  auto const refused = [&](json const& h, std::string const& why) {
+    pp::io_result const r = load_small(file_of(h.dump(), data));
+    BOOST_TEST(!r.ok, h.dump());
+    BOOST_TEST(contains(r.message, why));
+  };
+  json h = small_header();
+  std::uint64_t const g16 = std::uint64_t{16} << 30;
+  h["0.weight"] = {{"dtype", "F32"}, {"shape", {std::uint64_t{1} << 32}}, {"data_offsets", {0, g16}}};
+  refused(h, "data_offsets [0, 17179869184), past the end of the data section");
+  h["0.weight"]["shape"] = {std::uint64_t{1} << 40, std::uint64_t{1} << 40};
+  refused(h, "shape [1099511627776, 1099511627776], more bytes than any file holds");
+  h["0.weight"]["shape"] = {std::uint64_t{1} << 62};
+  refused(h, "more bytes than any file holds");
+  h = small_header();
+  h["0.weight"]["data_offsets"] = {std::numeric_limits<std::uint64_t>::max() - 23,
+                                   std::numeric_limits<std::uint64_t>::max()};
+  refused(h, "past the end of the data section");
+  // a header length of 100 MB + 1 in a file that long is refused before it is read
+  std::string big = small_header().dump();
+  big.resize((std::size_t{100} << 20) + 1, ' ');
+  pp::io_result const r = load_small(file_of(big, data));
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(contains(r.message, "headers over 104857600 bytes are refused"));
+}
+
+BOOST_AUTO_TEST_CASE(file_errors_are_reported_in_words) {
+  temp_dir dir;
+  small_t net{};
+  pp::io_result const missing = pp::load_safetensors(net, dir.path / "nope.safetensors");
+  BOOST_TEST(!missing.ok);
+  BOOST_TEST(contains(missing.message, "cannot open"));
+  BOOST_TEST(contains(missing.message, "nope.safetensors"));
+  pp::io_result const is_dir = pp::load_safetensors(net, dir.path);
+  BOOST_TEST(!is_dir.ok);
+  pp::io_result const no_dir = pp::save_safetensors(net, dir.path / "no" / "such" / "w.st");
+  BOOST_TEST(!no_dir.ok);
+  BOOST_TEST(contains(no_dir.message, "cannot create a file next to"));
+  // a file: its errors name it
+  bytes_t junk(16, std::byte{0xFF});
+  auto const path = dir.path / "junk.safetensors";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    BOOST_TEST_REQUIRE(f != nullptr);
+    BOOST_TEST(std::fwrite(junk.data(), 1, junk.size(), f) == junk.size());
+    std::fclose(f);
+  }
+  pp::io_result const r = pp::load_safetensors(net, path);
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(contains(r.message, path.string() + ": the header length says"));
+  // nothing but the file itself is left in the directory by successful saves
+  BOOST_TEST(pp::save_safetensors(net, path).ok);
+  BOOST_TEST(pp::save_safetensors(net, path).ok);
+  BOOST_TEST(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator{}) == 1);
+}
+
+// ------------------------------------------------------------------ tensors
+
+BOOST_AUTO_TEST_CASE(named_vectors_matrices_and_buffers_round_trip) {
+  temp_dir dir;
+  auto const path = dir.path / "t.safetensors";
+  pp::mat<float, 2, 3> m{{1, 2, 3, 4, 5, 6}};
+  pp::vec<double, 2> v{{-1.5, 2.5}};
+  std::vector<float> buf{1, 2, 3, 4, 5, 6, 7, 8};
+  pp::save_options so;
+  so.metadata["origin"] = "test";
+  pp::io_result const s = pp::save_tensors(
+      path,
+      {pp::named_tensor("m", m), pp::named_tensor("v", v),
+       pp::named_tensor("b", std::span<float const>(buf), {2, 2, 2})},
+      so);
+  BOOST_TEST_REQUIRE(s.ok, s.message);
+  pp::mat<float, 2, 3> m2{};
+  pp::vec<double, 2> v2{};
+  std::vector<float> buf2(8);
+  std::map<std::string, std::string> meta;
+  pp::load_options lo;
+  lo.metadata = &meta;
+  pp::io_result const l = pp::load_tensors(
+      path,
+      {pp::named_tensor("m", m2), pp::named_tensor("v", v2),
+       pp::named_tensor("b", std::span<float>(buf2), {2, 2, 2})},
+      lo);
+  BOOST_TEST_REQUIRE(l.ok, l.message);
+  BOOST_TEST(m2 == m);
+  BOOST_TEST(v2 == v);
+  BOOST_TEST(buf2 == buf, boost::test_tools::per_element());
+  BOOST_TEST(meta["origin"] == "test");
+  // a buffer whose size does not match its shape is refused
+  pp::io_result const bad =
+      pp::load_tensors(path, {pp::named_tensor("b", std::span<float>(buf2), {3, 3})});
+  BOOST_TEST(!bad.ok);
+  BOOST_TEST(contains(bad.message, "the shape [3, 3] does not match the 8 elements"));
+  // a shape asked for differently
+  pp::mat<float, 3, 2> wrong{};
+  pp::load_options lenient;
+  lenient.strict = false;
+  pp::io_result const w = pp::load_tensors(path, {pp::named_tensor("m", wrong)}, lenient);
+  BOOST_TEST(!w.ok);
+  BOOST_TEST(contains(w.message, "tensor \"m\" has shape [2, 3] in the file, but shape [3, 2]"));
+}
+
+// ------------------------------------------------------------------ checkpoints
+
+namespace {
+
+using ckpt_net = pp::mlp<float, pp::input<2>, pp::dense<16, pp::tanh>, pp::dense<16, pp::tanh>,
+                         pp::dense<1>>;
+
+struct toy_data {
+  pp::mat<float, 32, 2> x{};
+  pp::mat<float, 32, 1> y{};
+  toy_data() {
+    for (std::size_t i = 0; i < 32; ++i) {
+      float const a = static_cast<float>(i) / 16.f - 1.f;
+      float const b = static_cast<float>((i * 7) % 32) / 16.f - 1.f;
+      x(i, 0) = a;
+      x(i, 1) = b;
+      y(i, 0) = a * b + 0.5f * a;
+    }
+  }
+};
+
+/// The same parameter bits (not memcmp of the objects: their tail padding is unspecified).
+template <class Block>
+bool same_block(Block const& a, Block const& b) {
+  return std::memcmp(a.params().data(), b.params().data(), a.params().size_bytes()) == 0;
+}
+
+template <class Opt>
+void check_resume(Opt opt, std::string const& what) {
+  BOOST_TEST_CONTEXT(what) {
+    temp_dir dir;
+    auto const path = dir.path / "run.ckpt";
+    toy_data const data;
+    constexpr int total = 40;
+    constexpr int first = 15;
+
+    auto a = std::make_unique<ckpt_net>(make_net<ckpt_net>(7));
+    auto ta = std::make_unique<pp::trainer<ckpt_net, pp::mse, Opt>>(*a, pp::mse{}, opt);
+    for (int i = 0; i < total; ++i) (void)ta->step(data.x, data.y);
+
+    auto b = std::make_unique<ckpt_net>(make_net<ckpt_net>(7));
+    auto tb = std::make_unique<pp::trainer<ckpt_net, pp::mse, Opt>>(*b, pp::mse{}, opt);
+    for (int i = 0; i < first; ++i) (void)tb->step(data.x, data.y);
+    pp::io_result const s = pp::save_checkpoint(*tb, path);
+    BOOST_TEST_REQUIRE(s.ok, s.message);
+    BOOST_TEST(contains(s.message, "saved a checkpoint at step 15"));
+
+    auto c = std::make_unique<ckpt_net>(make_net<ckpt_net>(99));  // other weights: overwritten
+    auto tc = std::make_unique<pp::trainer<ckpt_net, pp::mse, Opt>>(*c, pp::mse{}, opt);
+    pp::io_result const l = pp::load_checkpoint(*tc, path);
+    BOOST_TEST_REQUIRE(l.ok, l.message);
+    BOOST_TEST(tc->step_count() == std::uint64_t{first});
+    BOOST_TEST(same_bits(*b, *c));
+    for (int i = first; i < total; ++i) (void)tc->step(data.x, data.y);
+
+    BOOST_TEST(tc->step_count() == ta->step_count());
+    BOOST_TEST(same_bits(*a, *c), "the resumed run's parameters differ from the unbroken run's");
+    for (std::size_t k = 0; k < Opt::state_count; ++k) {
+      BOOST_TEST(same_block(ta->state(k), tc->state(k)), "optimizer state " << k << " differs");
+    }
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_resumed_run_continues_bit_for_bit) {
+  check_resume(pp::adam{.lr = 1e-2}, "adam");
+  check_resume(pp::adamw{.lr = 1e-2}, "adamw");
+  check_resume(pp::sgd{.lr = 5e-2, .momentum = 0.9, .nesterov = true}, "sgd with momentum");
+}
+
+BOOST_AUTO_TEST_CASE(a_checkpoint_is_checked_before_it_is_used) {
+  toy_data const data;
+  auto net = std::make_unique<ckpt_net>(make_net<ckpt_net>(7));
+  pp::trainer t{*net, pp::mse{}, pp::adam{}};
+  for (int i = 0; i < 3; ++i) (void)t.step(data.x, data.y);
+  bytes_t file;
+  BOOST_TEST_REQUIRE(pp::save_checkpoint(t, file).ok);
+  json const h = header_of(file);
+  BOOST_TEST(h["__metadata__"]["propel.format_version"] == "1");
+  BOOST_TEST(h["__metadata__"]["propel.step_count"] == "3");
+  BOOST_TEST(h.contains("optimizer.1.4.bias"));
+
+  auto fresh = std::make_unique<ckpt_net>(make_net<ckpt_net>(8));
+  auto const before = *fresh;
+  pp::trainer t2{*fresh, pp::mse{}, pp::adam{}};
+  auto refused = [&](bytes_t const& f, std::string const& why) {
+    pp::io_result const r = pp::load_checkpoint(t2, std::span<std::byte const>(f));
+    BOOST_TEST(!r.ok);
+    BOOST_TEST(contains(r.message, why));
+    BOOST_TEST(same_bits(*fresh, before));
+    BOOST_TEST(t2.step_count() == 0U);
+  };
+  // a flipped bit anywhere in the data
+  for (std::size_t at : {file.size() - 1, file.size() - 1000, file.size() / 2 + 3}) {
+    bytes_t damaged = file;
+    damaged[at] ^= std::byte{0x10};
+    refused(damaged, "the checksum does not match");
+  }
+  // another optimizer, another network
+  pp::trainer t3{*fresh, pp::mse{}, pp::sgd{.momentum = 0.9}};
+  pp::io_result const o = pp::load_checkpoint(t3, std::span<std::byte const>(file));
+  BOOST_TEST(!o.ok);
+  BOOST_TEST(contains(o.message, "the checkpoint's optimizer is \"adam with 2 state buffers\", "
+                                 "but the trainer's is \"sgd with 1 state buffers\""));
+  using other_t = pp::mlp<float, pp::input<2>, pp::dense<16, pp::relu>, pp::dense<16, pp::tanh>,
+                          pp::dense<1>>;
+  auto other = std::make_unique<other_t>();
+  pp::trainer t4{*other, pp::mse{}, pp::adam{}};
+  pp::io_result const n = pp::load_checkpoint(t4, std::span<std::byte const>(file));
+  BOOST_TEST(!n.ok);
+  BOOST_TEST(contains(n.message, "the checkpoint is of the network \"float input<2> "
+                                 "dense<16,tanh> dense<16,tanh> dense<1,identity>\", but the "
+                                 "trainer's network is \"float input<2> dense<16,relu>"));
+  // plain weights are not a checkpoint; a checkpoint is weights (with its extra tensors)
+  bytes_t weights;
+  BOOST_TEST_REQUIRE(pp::save_safetensors(*net, weights).ok);
+  refused(weights, "not a propel checkpoint");
+  pp::load_options lenient;
+  lenient.strict = false;
+  auto w = std::make_unique<ckpt_net>();
+  BOOST_TEST(pp::load_safetensors(*w, std::span<std::byte const>(file), lenient).ok);
+  BOOST_TEST(same_bits(*w, *net));
+  // a version from the future
+  bytes_t future = file;
+  auto const text = std::string(reinterpret_cast<char const*>(future.data()), future.size());
+  auto const at = text.find("\"propel.format_version\":\"1\"");
+  BOOST_TEST_REQUIRE(at != std::string::npos);
+  future[at + std::string("\"propel.format_version\":\"").size()] = std::byte{'2'};
+  refused(future, "the checkpoint has format version \"2\"; this propel reads version 1");
+  // and the good file loads
+  pp::io_result const ok = pp::load_checkpoint(t2, std::span<std::byte const>(file));
+  BOOST_TEST(ok.ok, ok.message);
+  BOOST_TEST(t2.step_count() == 3U);
+  BOOST_TEST(same_bits(*fresh, *net));
+}
+
+// ------------------------------------------------------------------ killed while saving
+
+#if PROPEL_TEST_FORK
+BOOST_AUTO_TEST_CASE(a_save_killed_at_any_instant_leaves_the_old_file_or_the_new_one_whole) {
+  // A child process saves checkpoints of two different states, A and B, over and over; it is
+  // killed (SIGKILL) after a random delay, many times. After every kill the checkpoint must
+  // load, and be exactly A or exactly B. PROPEL_KILL_ROUNDS sets the number of kills.
+  using big_t = pp::mlp<float, pp::input<256>, pp::dense<512, pp::relu>, pp::dense<256>>;
+  using trainer_t = pp::trainer<big_t, pp::mse, pp::adam>;
+  temp_dir dir;
+  auto const path = dir.path / "big.ckpt";
+
+  auto make = [](std::uint64_t seed, std::uint64_t steps) {
+    auto net = std::make_unique<big_t>(make_net<big_t>(seed));
+    auto t = std::make_unique<trainer_t>(*net, pp::mse{}, pp::adam{});
+    for (std::size_t k = 0; k < 2; ++k) {
+      auto p = t->state(k).params();
+      for (std::size_t i = 0; i < p.size(); ++i) p[i] = static_cast<float>(seed * 10 + k + i % 3);
+    }
+    t->set_step_count(steps);
+    return std::make_pair(std::move(net), std::move(t));
+  };
+  auto const [net_a, ta] = make(1, 100);
+  auto const [net_b, tb] = make(2, 200);
+  auto const t0 = std::chrono::steady_clock::now();
+  BOOST_TEST_REQUIRE(pp::save_checkpoint(*ta, path).ok);
+  auto const save_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  BOOST_TEST_MESSAGE("one save of " << fs::file_size(path) << " bytes takes " << save_us << " us");
+
+  int rounds = 100;
+  if (char const* env = std::getenv("PROPEL_KILL_ROUNDS")) rounds = std::atoi(env);
+  std::mt19937_64 rng(12345);
+  std::uniform_int_distribution<long long> delay(0, 3 * std::max<long long>(save_us, 1000));
+  int saw_a = 0;
+  int saw_b = 0;
+  auto check = std::make_unique<big_t>();
+  auto tcheck = std::make_unique<trainer_t>(*check, pp::mse{}, pp::adam{});
+  for (int round = 0; round < rounds; ++round) {
+    pid_t const pid = ::fork();
+    BOOST_TEST_REQUIRE(pid >= 0);
+    if (pid == 0) {
+      for (;;) {
+        if (!pp::save_checkpoint(*ta, path).ok || !pp::save_checkpoint(*tb, path).ok) _exit(3);
+      }
+    }
+    ::usleep(static_cast<useconds_t>(delay(rng)));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    BOOST_TEST_REQUIRE((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL),
+                       "the saving process stopped by itself");
+    pp::io_result const r = pp::load_checkpoint(*tcheck, path);
+    BOOST_TEST_REQUIRE(r.ok, "after kill " << round << ": " << r.message);
+    if (tcheck->step_count() == 100U) {
+      ++saw_a;
+      BOOST_TEST_REQUIRE(same_bits(*check, *net_a));
+      BOOST_TEST_REQUIRE(same_block(tcheck->state(1), ta->state(1)));
+    } else {
+      ++saw_b;
+      BOOST_TEST_REQUIRE(tcheck->step_count() == 200U);
+      BOOST_TEST_REQUIRE(same_bits(*check, *net_b));
+      BOOST_TEST_REQUIRE(same_block(tcheck->state(1), tb->state(1)));
+    }
+  }
+  std::size_t leftovers = 0;
+  for (auto const& e : fs::directory_iterator(dir.path)) leftovers += e.path() != path ? 1U : 0U;
+  BOOST_TEST_MESSAGE(rounds << " kills: the checkpoint loaded whole every time, " << saw_a
+                            << " times state A, " << saw_b << " times state B; " << leftovers
+                            << " temporary files left by killed saves");
+  BOOST_TEST(saw_a + saw_b == rounds);
+  // the next save removes the temporary files of the killed processes
+  BOOST_TEST_REQUIRE(pp::save_checkpoint(*tb, path).ok);
+  BOOST_TEST(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator{}) == 1);
+}
+#endif
