@@ -108,8 +108,8 @@ class mlp : public param_block<T, Input::size, Layers::size...> {
   [[nodiscard]] constexpr auto expression(X const& x) const {
     static_assert(detail::check_same_scalar<T, typename X::value_type>::ok);
     using xs = typename X::shape_type;
-    static_assert(detail::check_input_width < input_size,
-                  xs::rank == 1 ? xs::rows : xs::cols > ::ok);
+    constexpr std::size_t width = xs::rank == 1 ? xs::rows : xs::cols;
+    static_assert(detail::check_input_width<input_size, width>::ok);
     namespace hana = boost::hana;
     return hana::fold_left(
         hana::make_range(hana::size_c<0>, hana::size_c<sizeof...(Layers)>), x,
@@ -121,14 +121,22 @@ class mlp : public param_block<T, Input::size, Layers::size...> {
   [[nodiscard]] constexpr vec<T, output_size> operator()(vec<U, N> const& x) const {
     static_assert(detail::check_input_width<input_size, N>::ok);
     static_assert(detail::check_same_scalar<T, U>::ok);
-    return evaluate(expression(constant(x)));
+    if constexpr (N == input_size && std::is_same_v<T, U>) {
+      return evaluate(expression(constant(x)));
+    } else {
+      return {};  // reported above
+    }
   }
   /// The outputs for a batch, one sample per row.
   template <class U, std::size_t B, std::size_t N>
   [[nodiscard]] constexpr mat<T, B, output_size> operator()(mat<U, B, N> const& x) const {
     static_assert(detail::check_input_width<input_size, N>::ok);
     static_assert(detail::check_same_scalar<T, U>::ok);
-    return evaluate(expression(constant(x)));
+    if constexpr (N == input_size && std::is_same_v<T, U>) {
+      return evaluate(expression(constant(x)));
+    } else {
+      return {};  // reported above
+    }
   }
 
   /// The variables (leaves) of layer I's weight and bias, as the expression layer sees them.
