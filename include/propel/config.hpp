@@ -21,3 +21,17 @@
 #ifndef PROPEL_MAX_ALIGN
 #define PROPEL_MAX_ALIGN 32
 #endif
+
+/// Bytes of the target's widest vector register. The dense kernels keep this many bytes of
+/// independent partial sums per dot product (a float reduction vectorises only with explicit
+/// partial sums unless -ffast-math reorders it) and size their register tiles from it. Only
+/// a tuning knob: every value gives the same results up to rounding.
+#ifndef PROPEL_VECTOR_BYTES
+#if defined(__AVX512F__)
+#define PROPEL_VECTOR_BYTES 64
+#elif defined(__AVX__)
+#define PROPEL_VECTOR_BYTES 32
+#else
+#define PROPEL_VECTOR_BYTES 16
+#endif
+#endif

@@ -34,6 +34,10 @@ struct unary_expr {
   [[nodiscard]] constexpr value_type at(cache_type const& c, std::size_t i) const {
     return op.value(arg.at(c.arg, i));
   }
+  [[nodiscard]] constexpr value_type at_rc(cache_type const& c, std::size_t row,
+                                           std::size_t col) const {
+    return op.value(detail::element_at(arg, c.arg, row, col));
+  }
   template <class Adj, class Sink>
   constexpr void backward(cache_type const& c, Adj const& adj, Sink& sink) const {
     if constexpr (detail::depends_on_v<Arg, Sink>) {
@@ -117,6 +121,14 @@ struct binary_expr {
   }
   [[nodiscard]] constexpr value_type at(cache_type const& c, std::size_t i) const {
     return op.value(l.at(c.l, i), r.at(c.r, right_index(i)));
+  }
+  [[nodiscard]] constexpr value_type at_rc(cache_type const& c, std::size_t row,
+                                           std::size_t col) const {
+    if constexpr (broadcast) {
+      return op.value(detail::element_at(l, c.l, row, col), r.at(c.r, col));
+    } else {
+      return op.value(detail::element_at(l, c.l, row, col), detail::element_at(r, c.r, row, col));
+    }
   }
   template <class Adj, class Sink>
   constexpr void backward(cache_type const& c, Adj const& adj, Sink& sink) const {

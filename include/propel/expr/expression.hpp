@@ -99,6 +99,72 @@ inline constexpr bool writes_slot_v = [] {
   }
 }();
 
+/// Delivers derivatives to a gradient slot by adding them: `w(i, v)` is `grad[i] += v`.
+template <class T>
+struct adding_writer {
+  static constexpr bool fused = false;
+  T* grad;
+  constexpr void operator()(std::size_t i, T v) const { grad[i] += v; }
+};
+
+/// Delivers derivatives for a sink that applies a plain SGD step as the backward pass runs
+/// (a trainer's fused update): `w(i, v)` stores the derivative, `grad[i] = v`, and moves the
+/// parameter at once, `param[i] += scale v` (scale is -lr). Such a sink is used only when
+/// every parameter occurs once in the expression and every node delivers each element of
+/// a derivative once, after its last read of that parameter element.
+template <class T>
+struct updating_writer {
+  static constexpr bool fused = true;
+  T* grad;
+  T* param;
+  T scale;
+  constexpr void operator()(std::size_t i, T v) const {
+    grad[i] = v;
+    param[i] += scale * v;
+  }
+};
+
+/// The writer for the slot of leaf identity Id in Sink.
+template <class Id, class Sink>
+[[nodiscard]] constexpr auto slot_writer(Sink& sink) {
+  using T = std::remove_pointer_t<decltype(sink.template slot<Id>())>;
+  if constexpr (requires { Sink::applies_update; }) {
+    return updating_writer<T>{sink.template slot<Id>(), sink.template param<Id>(), sink.scale};
+  } else {
+    return adding_writer<T>{sink.template slot<Id>()};
+  }
+}
+
+/// Element (row, col) of a matrix expression e. Element-wise nodes provide `at_rc`, so that
+/// a vector broadcast over the rows (a bias over a batch) is read at `col` rather than at
+/// `i % cols`: a loop over a row then reads every operand contiguously and vectorises.
+template <class E, class C>
+[[nodiscard]] constexpr typename E::value_type element_at(E const& e, C const& c, std::size_t row,
+                                                          std::size_t col) {
+  if constexpr (requires { e.at_rc(c, row, col); }) {
+    return e.at_rc(c, row, col);
+  } else {
+    return e.at(c, row * E::shape_type::cols + col);
+  }
+}
+
+/// Calls f(i, e.at(c, i)) for i in [begin, end), row by row through element_at when e is a
+/// matrix and the range covers whole rows.
+template <class E, class C, class F>
+constexpr void for_each_element(E const& e, C const& c, std::size_t begin, std::size_t end,
+                                F const& f) {
+  constexpr std::size_t cols = E::shape_type::cols;
+  if constexpr (E::shape_type::rank == 2 && cols > 1) {
+    if (begin % cols == 0 && end % cols == 0) {
+      for (std::size_t row = begin / cols; row < end / cols; ++row) {
+        for (std::size_t col = 0; col < cols; ++col) f(row * cols + col, element_at(e, c, row, col));
+      }
+      return;
+    }
+  }
+  for (std::size_t i = begin; i < end; ++i) f(i, e.at(c, i));
+}
+
 /// The epilogue of a forward pass whose consumer needs no per-block work.
 struct no_epilogue {
   constexpr void operator()(std::size_t, std::size_t) const noexcept {}

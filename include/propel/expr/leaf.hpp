@@ -65,8 +65,8 @@ struct leaf {
   template <class Adj, class Sink>
   constexpr void backward(cache_type const&, Adj const& adj, Sink& sink) const {
     if constexpr (writes_slot<Sink>) {
-      value_type* g = sink.template slot<Id>();
-      for (std::size_t i = 0; i < shape_type::size; ++i) g[i] += adj(i);
+      auto const write = detail::slot_writer<Id>(sink);
+      for (std::size_t i = 0; i < shape_type::size; ++i) write(i, adj(i));
     }
   }
 
@@ -77,6 +77,11 @@ struct leaf {
   template <class Sink>
   [[nodiscard]] constexpr value_type* slot(Sink& sink) const {
     return sink.template slot<Id>();
+  }
+  /// How a product delivers this leaf's derivative to Sink (see detail::slot_writer).
+  template <class Sink>
+  [[nodiscard]] constexpr auto writer(Sink& sink) const {
+    return detail::slot_writer<Id>(sink);
   }
   [[nodiscard]] static constexpr std::size_t slot_index(std::size_t i) noexcept { return i; }
 };

@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <propel/detail/kernels.hpp>
 #include <propel/expr/expression.hpp>
 #include <propel/expr/transpose.hpp>
+#include <type_traits>
+#include <utility>
 
 namespace propel {
 
@@ -48,7 +51,8 @@ constexpr void prepare_operand(E const& e, operand_cache<E>& oc) {
   } else {
     // the operand's element-wise chain runs in the epilogue of whatever produces it
     e.forward(oc.c, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t i = begin; i < end; ++i) oc.buf.elements[i] = e.at(oc.c, i);
+      for_each_element(e, oc.c, begin, end,
+                       [&](std::size_t i, auto v) { oc.buf.elements[i] = v; });
     });
   }
 }
@@ -67,12 +71,46 @@ inline constexpr bool is_transpose_v = false;
 template <class Arg>
 inline constexpr bool is_transpose_v<transpose_expr<Arg>> = true;
 
+/// Whether E is a leaf: its elements lie row-major in memory, at e.data->elements.
+template <class E>
+inline constexpr bool is_memory_leaf_v = requires(E const& e) { e.data->elements; };
+
+/// Whether a product can read operand E row-major from memory once it is prepared: a
+/// leaf, or an operand that is not direct (it is made ready in a buffer of its own).
+template <class E>
+inline constexpr bool is_contiguous_operand_v = is_memory_leaf_v<E> || !E::is_direct;
+
+/// The transpose of a leaf: the Wᵀ of X·Wᵀ, read from W's own row-major memory.
+template <class E>
+inline constexpr bool is_transposed_leaf_v = false;
+template <class Arg>
+inline constexpr bool is_transposed_leaf_v<transpose_expr<Arg>> = is_memory_leaf_v<Arg>;
+
+template <class E>
+[[nodiscard]] constexpr auto const* operand_data(E const& e, operand_cache<E> const& oc) {
+  if constexpr (is_memory_leaf_v<E>) {
+    return e.data->elements;
+  } else {
+    return oc.buf.elements;
+  }
+}
+
+/// The writer a product uses for operand E's slot in Sink (see detail::slot_writer).
+template <class E, class Sink>
+using writer_t = decltype(std::declval<E const&>().writer(std::declval<Sink&>()));
+
 }  // namespace detail
 
 /// The product A·B of a matrix expression A (M x K) and a matrix (K x N) or vector (K)
-/// expression B. The output is computed row by row; after each row the consumer's epilogue
-/// (bias, activation, reduction) runs on it. The backward pass reads A once for both
-/// dJ/dA = dZ·Bᵀ and dJ/dB = Aᵀ·dZ, and writes straight into the gradient of a leaf operand.
+/// expression B.
+///
+/// The two products a network is made of have kernels of their own (detail/kernels.hpp):
+/// W·x (B a vector) and X·Wᵀ (a batch, one sample per row, against the transpose of a
+/// weight leaf). Their output is complete before the consumer's epilogue (bias, activation,
+/// reduction) runs over it. Their backward pass streams W once: for W·x one pass over the
+/// rows of W gives both dJ/dx += Wᵀ dz and dJ/dW = dz xᵀ; for X·Wᵀ, dJ/dX = dZ W is formed
+/// before dJ/dW = dZᵀ X is delivered, so a fused SGD step may move W as it goes. Every other
+/// product runs the plain loops below, row by row with the epilogue after each row.
 template <Expression A, Expression B>
 struct product_expr {
   static_assert(detail::check_same_scalar<typename A::value_type, typename B::value_type>::ok);
@@ -95,6 +133,14 @@ struct product_expr {
   A a;
   B b;
 
+  /// W·x: a matrix in memory times a vector.
+  static constexpr bool matvec_path = B::shape_type::rank == 1 &&
+                                      detail::is_contiguous_operand_v<A> &&
+                                      detail::is_contiguous_operand_v<B>;
+  /// X·Wᵀ: a matrix in memory times the transpose of a weight leaf.
+  static constexpr bool nt_path =
+      detail::is_transposed_leaf_v<B> && detail::is_contiguous_operand_v<A>;
+
   /// Dot-product order when B's columns are contiguous (a vector, or the transpose of a
   /// row-major matrix); otherwise rows of B are accumulated (axpy order). Both sum over k
   /// in the same order, so the choice never changes a result.
@@ -105,24 +151,34 @@ struct product_expr {
     detail::prepare_operand(a, c.a);
     detail::prepare_operand(b, c.b);
     value_type* out = c.out.elements;
-    for (std::size_t i = 0; i < m; ++i) {
-      value_type* row = out + i * n;
-      if constexpr (dot_order) {
-        for (std::size_t j = 0; j < n; ++j) {
-          value_type acc{};
-          for (std::size_t p = 0; p < k; ++p) {
-            acc += detail::operand_at(a, c.a, i * k + p) * detail::operand_at(b, c.b, p * n + j);
+    if constexpr (matvec_path) {
+      detail::gemm_nt<1, m, k>(detail::operand_data(b, c.b), detail::operand_data(a, c.a), out);
+      epi(0, m);
+    } else if constexpr (nt_path) {
+      detail::gemm_nt<m, n, k>(detail::operand_data(a, c.a), b.arg.data->elements, out);
+      epi(0, m * n);
+    } else {
+      for (std::size_t i = 0; i < m; ++i) {
+        value_type* row = out + i * n;
+        if constexpr (dot_order) {
+          for (std::size_t j = 0; j < n; ++j) {
+            value_type acc{};
+            for (std::size_t p = 0; p < k; ++p) {
+              acc += detail::operand_at(a, c.a, i * k + p) * detail::operand_at(b, c.b, p * n + j);
+            }
+            row[j] = acc;
           }
-          row[j] = acc;
+        } else {
+          for (std::size_t j = 0; j < n; ++j) row[j] = value_type{};
+          for (std::size_t p = 0; p < k; ++p) {
+            value_type const aip = detail::operand_at(a, c.a, i * k + p);
+            for (std::size_t j = 0; j < n; ++j) {
+              row[j] += aip * detail::operand_at(b, c.b, p * n + j);
+            }
+          }
         }
-      } else {
-        for (std::size_t j = 0; j < n; ++j) row[j] = value_type{};
-        for (std::size_t p = 0; p < k; ++p) {
-          value_type const aip = detail::operand_at(a, c.a, i * k + p);
-          for (std::size_t j = 0; j < n; ++j) row[j] += aip * detail::operand_at(b, c.b, p * n + j);
-        }
+        epi(i * n, i * n + n);
       }
-      epi(i * n, i * n + n);
     }
   }
   [[nodiscard]] constexpr value_type at(cache_type const& c, std::size_t i) const {
@@ -134,53 +190,136 @@ struct product_expr {
     constexpr bool need_a = detail::depends_on_v<A, Sink>;
     constexpr bool need_b = detail::depends_on_v<B, Sink>;
     if constexpr (need_a || need_b) {
-      constexpr bool a_slot = detail::writes_slot_v<A, Sink>;
-      constexpr bool b_slot = detail::writes_slot_v<B, Sink>;
-      value_t<product_expr> dz;
-      for (std::size_t i = 0; i < m * n; ++i) dz.elements[i] = adj(i);
+      value_type dz[m * n];
+      for (std::size_t i = 0; i < m * n; ++i) dz[i] = adj(i);
+      if constexpr (matvec_path && (!need_a || detail::is_memory_leaf_v<A>)) {
+        backward_matvec(c, dz, sink);
+      } else if constexpr (nt_path) {
+        backward_nt(c, dz, sink);
+      } else {
+        backward_generic(c, dz, sink);
+      }
+    }
+  }
 
-      // dJ/dA and dJ/dB go straight into a leaf's gradient, or into a buffer handed back
-      struct no_buffer {};
-      [[maybe_unused]] std::conditional_t<need_a && !a_slot, value_t<A>, no_buffer> da;
-      [[maybe_unused]] std::conditional_t<need_b && !b_slot, value_t<B>, no_buffer> db{};
-      [[maybe_unused]] value_type* ga = nullptr;
-      [[maybe_unused]] value_type* gb = nullptr;
-      if constexpr (need_a && a_slot) ga = a.slot(sink);
-      if constexpr (need_b && b_slot) gb = b.slot(sink);
+ private:
+  struct no_buffer {};
 
-      for (std::size_t i = 0; i < m; ++i) {
-        value_type const* dzi = dz.elements + i * n;
-        for (std::size_t p = 0; p < k; ++p) {
-          if constexpr (need_a) {
-            value_type s{};
-            for (std::size_t j = 0; j < n; ++j) s += dzi[j] * detail::operand_at(b, c.b, p * n + j);
-            if constexpr (a_slot) {
-              ga[A::slot_index(i * k + p)] += s;
-            } else {
-              da.elements[i * k + p] = s;
-            }
+  /// dJ/dx and dJ/dW of W·x in one pass over the rows of W (a leaf when it is needed).
+  template <class Sink>
+  constexpr void backward_matvec(cache_type const& c, value_type const* dz, Sink& sink) const {
+    constexpr bool need_a = detail::depends_on_v<A, Sink>;
+    constexpr bool need_b = detail::depends_on_v<B, Sink>;
+    value_type const* x = detail::operand_data(b, c.b);
+    [[maybe_unused]] std::conditional_t<need_b, value_t<B>, no_buffer> dx{};
+    value_type* dxp = nullptr;
+    if constexpr (need_b) dxp = dx.elements;
+    if constexpr (need_a) {
+      auto const write = a.writer(sink);
+      if constexpr (decltype(write)::fused) {
+        detail::matvec_backward<m, k, need_b, detail::grad_mode::update>(
+            write.param, x, dz, dxp, write.grad, write.scale);
+      } else {
+        detail::matvec_backward<m, k, need_b, detail::grad_mode::add>(
+            a.data->elements, x, dz, dxp, write.grad, value_type(1));
+      }
+    } else {
+      detail::matvec_backward<m, k, need_b, detail::grad_mode::none>(
+          detail::operand_data(a, c.a), x, dz, dxp, static_cast<value_type*>(nullptr),
+          value_type(1));
+    }
+    if constexpr (need_b) deliver<B>(b, c.b, dx, sink);
+  }
+
+  /// dJ/dX = dZ W first (it reads W), then dJ/dW = dZᵀ X (it may move W: a fused step).
+  template <class Sink>
+  constexpr void backward_nt(cache_type const& c, value_type const* dz, Sink& sink) const {
+    constexpr bool need_a = detail::depends_on_v<A, Sink>;
+    constexpr bool need_b = detail::depends_on_v<B, Sink>;
+    value_type const* w = b.arg.data->elements;  // n x k
+    if constexpr (need_a) {
+      value_t<A> dx;
+      detail::gemm_bcast<m, k, n, n, 1, k>(
+          dz, w, [](std::size_t, std::size_t) { return value_type{}; },
+          [&](std::size_t i, std::size_t j, value_type v) { dx.elements[i * k + j] = v; });
+      deliver<A>(a, c.a, dx, sink);
+    }
+    if constexpr (need_b) {
+      auto const write = b.writer(sink);
+      detail::gemm_bcast<n, k, m, 1, n, k>(
+          dz, detail::operand_data(a, c.a), [](std::size_t, std::size_t) { return value_type{}; },
+          [&](std::size_t o, std::size_t p, value_type v) { write(o * k + p, v); });
+    }
+  }
+
+  /// Hands dJ/dE (a complete buffer shaped like E) to operand E: through its slot writer
+  /// when E writes a slot, otherwise to its own backward pass.
+  template <class E, class Buffer, class Sink>
+  static constexpr void deliver(E const& e, detail::operand_cache<E> const& oc, Buffer const& d,
+                                Sink& sink) {
+    if constexpr (detail::writes_slot_v<E, Sink>) {
+      auto const write = e.writer(sink);
+      for (std::size_t i = 0; i < E::shape_type::size; ++i) write(E::slot_index(i), d.elements[i]);
+    } else {
+      e.backward(
+          oc.c, [&](std::size_t i) { return d.elements[i]; }, sink);
+    }
+  }
+
+  /// Any other product: dJ/dA = dZ·Bᵀ and dJ/dB = Aᵀ·dZ in one pass over A. A slot is
+  /// written in place while the loops run only when its writer adds; a fused step's writer
+  /// gets complete buffers afterwards (every read of A and B happens before).
+  template <class Sink>
+  constexpr void backward_generic(cache_type const& c, value_type const* dz, Sink& sink) const {
+    constexpr bool need_a = detail::depends_on_v<A, Sink>;
+    constexpr bool need_b = detail::depends_on_v<B, Sink>;
+    constexpr bool a_slot = [] {
+      if constexpr (need_a && detail::writes_slot_v<A, Sink>) {
+        return !detail::writer_t<A, Sink>::fused;
+      } else {
+        return false;
+      }
+    }();
+    constexpr bool b_slot = [] {
+      if constexpr (need_b && detail::writes_slot_v<B, Sink>) {
+        return !detail::writer_t<B, Sink>::fused;
+      } else {
+        return false;
+      }
+    }();
+    [[maybe_unused]] std::conditional_t<need_a && !a_slot, value_t<A>, no_buffer> da;
+    [[maybe_unused]] std::conditional_t<need_b && !b_slot, value_t<B>, no_buffer> db{};
+    [[maybe_unused]] value_type* ga = nullptr;
+    [[maybe_unused]] value_type* gb = nullptr;
+    if constexpr (a_slot) ga = a.slot(sink);
+    if constexpr (b_slot) gb = b.slot(sink);
+
+    for (std::size_t i = 0; i < m; ++i) {
+      value_type const* dzi = dz + i * n;
+      for (std::size_t p = 0; p < k; ++p) {
+        if constexpr (need_a) {
+          value_type s{};
+          for (std::size_t j = 0; j < n; ++j) s += dzi[j] * detail::operand_at(b, c.b, p * n + j);
+          if constexpr (a_slot) {
+            ga[A::slot_index(i * k + p)] += s;
+          } else {
+            da.elements[i * k + p] = s;
           }
-          if constexpr (need_b) {
-            value_type const aip = detail::operand_at(a, c.a, i * k + p);
-            for (std::size_t j = 0; j < n; ++j) {
-              if constexpr (b_slot) {
-                gb[B::slot_index(p * n + j)] += aip * dzi[j];
-              } else {
-                db.elements[p * n + j] += aip * dzi[j];
-              }
+        }
+        if constexpr (need_b) {
+          value_type const aip = detail::operand_at(a, c.a, i * k + p);
+          for (std::size_t j = 0; j < n; ++j) {
+            if constexpr (b_slot) {
+              gb[B::slot_index(p * n + j)] += aip * dzi[j];
+            } else {
+              db.elements[p * n + j] += aip * dzi[j];
             }
           }
         }
       }
-      if constexpr (need_a && !a_slot) {
-        a.backward(
-            c.a.c, [&](std::size_t i) { return da.elements[i]; }, sink);
-      }
-      if constexpr (need_b && !b_slot) {
-        b.backward(
-            c.b.c, [&](std::size_t i) { return db.elements[i]; }, sink);
-      }
     }
+    if constexpr (need_a && !a_slot) deliver<A>(a, c.a, da, sink);
+    if constexpr (need_b && !b_slot) deliver<B>(b, c.b, db, sink);
   }
 };
 

@@ -61,6 +61,10 @@ struct transpose_expr {
   [[nodiscard]] constexpr value_type* slot(Sink& sink) const {
     return arg.slot(sink);
   }
+  template <class Sink>
+  [[nodiscard]] constexpr auto writer(Sink& sink) const {
+    return arg.writer(sink);
+  }
   [[nodiscard]] static constexpr std::size_t slot_index(std::size_t i) noexcept {
     return Arg::slot_index(source(i));
   }

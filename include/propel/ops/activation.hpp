@@ -8,7 +8,9 @@
 /// tanh approximation. Parameters are doubles, used in the expression's scalar type.
 #pragma once
 
+#include <propel/detail/fast_math.hpp>
 #include <propel/detail/math.hpp>
+#include <type_traits>
 #include <propel/expr/elementwise.hpp>
 
 namespace propel {
@@ -72,15 +74,19 @@ struct leaky_relu : detail::activation_call<leaky_relu> {
   }
 };
 
-/// y = tanh x
+/// y = tanh x. For float at run time a branch-free tanh (within 2 ulp) that vectorises in
+/// the epilogue of the product feeding it; otherwise detail::math::tanh.
 struct tanh : detail::activation_call<tanh> {
   template <class T>
   constexpr T value(T x) const noexcept {
+    if constexpr (std::is_same_v<T, float>) {
+      if (!std::is_constant_evaluated()) return detail::fast_tanh(x);
+    }
     return detail::math::tanh(x);
   }
   template <class T>
   constexpr T derivative(T x) const noexcept {
-    T const y = detail::math::tanh(x);
+    T const y = value(x);
     return T(1) - y * y;
   }
 };

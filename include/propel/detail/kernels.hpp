@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: BSL-1.0
+/// \file The dense kernels behind product_expr: plain loops with compile-time trip counts,
+/// shaped so that the compiler keeps register tiles and vectorises them (no intrinsics, so
+/// the same source builds for any target, a Cortex-M4 included, and in constant evaluation).
+///
+/// Two shapes of inner loop:
+///  - dot tiles (dot_tile): a few rows of one operand against a few rows of the other, each
+///    dot product kept as `lanes` independent partial sums, reduced pairwise at the end.
+///    Used for matrix·vector and for a batch against a wide layer. A float sum vectorises
+///    only in this form (without -ffast-math the compiler may not reorder a single sum),
+///    so these dot products are summed in a slightly different order from a plain loop.
+///  - broadcast tiles (bcast_tile): a block of output rows x columns held in registers,
+///    each step adding one element of the left operand times a contiguous row piece of the
+///    right one. Every output element is summed in the plain order p = 0, 1, 2, ..., so
+///    these kernels give the same bits as the naive triple loop (up to FMA contraction).
+#pragma once
+
+#include <cstddef>
+#include <propel/config.hpp>
+#include <type_traits>
+#include <utility>
+
+#if defined(__GNUC__) && PROPEL_VECTOR_BYTES >= 16
+#define PROPEL_DETAIL_VECTOR_TYPES 1
+#endif
+
+namespace propel::detail {
+
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+// GCC and Clang generic vectors: portable (they lower to whatever the target has, scalar
+// code included), and the one way to make both compilers keep a dot product's partial sums
+// in registers and reduce them with shuffles rather than lane by lane. Spelled out per
+// size: GCC ignores a vector_size that depends on a template parameter.
+template <class T, std::size_t Bytes>
+struct simd;
+#define PROPEL_DETAIL_SIMD(T, B)                                                        \
+  template <>                                                                         \
+  struct simd<T, B> {                                                                 \
+    typedef T type __attribute__((vector_size(B)));                                   \
+    typedef T unaligned __attribute__((vector_size(B), aligned(sizeof(T)), may_alias)); \
+  };
+PROPEL_DETAIL_SIMD(float, 8)
+PROPEL_DETAIL_SIMD(float, 16)
+PROPEL_DETAIL_SIMD(float, 32)
+PROPEL_DETAIL_SIMD(float, 64)
+PROPEL_DETAIL_SIMD(double, 16)
+PROPEL_DETAIL_SIMD(double, 32)
+PROPEL_DETAIL_SIMD(double, 64)
+#undef PROPEL_DETAIL_SIMD
+template <class T, std::size_t Bytes = PROPEL_VECTOR_BYTES>
+using simd_t = typename simd<T, Bytes>::type;
+
+template <class T, std::size_t Bytes = PROPEL_VECTOR_BYTES>
+inline simd_t<T, Bytes> simd_load(T const* p) {
+  return *reinterpret_cast<typename simd<T, Bytes>::unaligned const*>(p);
+}
+template <class T, std::size_t Bytes = PROPEL_VECTOR_BYTES>
+inline void simd_store(T* p, simd_t<T, Bytes> v) {
+  *reinterpret_cast<typename simd<T, Bytes>::unaligned*>(p) = v;
+}
+template <class T, std::size_t B, std::size_t... I>
+inline simd_t<T, B / 2> simd_low(simd_t<T, B> x, std::index_sequence<I...>) {
+  return __builtin_shufflevector(x, x, I...);
+}
+template <class T, std::size_t B, std::size_t... I>
+inline simd_t<T, B / 2> simd_high(simd_t<T, B> x, std::index_sequence<I...>) {
+  return __builtin_shufflevector(x, x, (I + B / 2 / sizeof(T))...);
+}
+/// The sum of the lanes, pairwise: lanes l and l + n/2 first, as the plain loop does.
+template <class T, std::size_t B = PROPEL_VECTOR_BYTES>
+inline T simd_sum(simd_t<T, B> x) {
+  if constexpr (B == 2 * sizeof(T)) {
+    return x[0] + x[1];
+  } else {
+    constexpr auto half = std::make_index_sequence<B / 2 / sizeof(T)>{};
+    return simd_sum<T, B / 2>(simd_low<T, B>(x, half) + simd_high<T, B>(x, half));
+  }
+}
+#endif
+
+/// Elements of T in the widest vector register (PROPEL_VECTOR_BYTES); at least 1.
+template <class T>
+inline constexpr std::size_t vector_lanes =
+    PROPEL_VECTOR_BYTES / sizeof(T) > 0 ? PROPEL_VECTOR_BYTES / sizeof(T) : 1;
+
+/// Rows of each operand in a register tile: 4 x 4 dot products (or 4 rows x 2 vectors of a
+/// broadcast tile) fit the 32 vector registers of AVX-512 or SVE; fewer registers, smaller tiles.
+inline constexpr std::size_t tile_rows = PROPEL_VECTOR_BYTES >= 64 ? 4 : 2;
+
+constexpr std::size_t floor_pow2(std::size_t n) noexcept {
+  std::size_t p = 1;
+  while (p * 2 <= n) p *= 2;
+  return p;
+}
+constexpr std::size_t min_size(std::size_t a, std::size_t b) noexcept { return a < b ? a : b; }
+
+/// Partial sums per dot product of length K: a vector register's worth, fewer for short
+/// products, none (a plain sum, which the compiler vectorises across rows instead) below 8.
+template <class T, std::size_t K>
+inline constexpr std::size_t dot_lanes = K < 8 ? 1 : min_size(vector_lanes<T>, floor_pow2(K));
+
+/// y[i * ldy + o] = Σ_p x[i * K + p] w[o * K + p] for i < Ri, o < Ro: Ri rows of x against
+/// Ro rows of w, every dot product kept as L partial sums.
+template <std::size_t Ri, std::size_t Ro, std::size_t K, std::size_t L, class T>
+constexpr void dot_tile(T const* PROPEL_RESTRICT x, T const* PROPEL_RESTRICT w,
+                        T* PROPEL_RESTRICT y, std::size_t ldy) {
+  if constexpr (L == 1) {
+    for (std::size_t i = 0; i < Ri; ++i) {
+      for (std::size_t o = 0; o < Ro; ++o) {
+        T s{};
+        for (std::size_t p = 0; p < K; ++p) s += x[i * K + p] * w[o * K + p];
+        y[i * ldy + o] = s;
+      }
+    }
+  } else {
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+    if constexpr (L == vector_lanes<T>) {
+      if (!std::is_constant_evaluated()) {
+        using V = simd_t<T>;
+        V acc[Ri][Ro] = {};
+        constexpr std::size_t main = K / L * L;
+        for (std::size_t p = 0; p < main; p += L) {
+          V xv[Ri];
+          for (std::size_t i = 0; i < Ri; ++i) xv[i] = simd_load(x + i * K + p);
+          for (std::size_t o = 0; o < Ro; ++o) {
+            V const wv = simd_load(w + o * K + p);
+            for (std::size_t i = 0; i < Ri; ++i) acc[i][o] += xv[i] * wv;
+          }
+        }
+        for (std::size_t i = 0; i < Ri; ++i) {
+          for (std::size_t o = 0; o < Ro; ++o) {
+            T tail[L] = {};
+            for (std::size_t l = 0; l < K - main; ++l) tail[l] = x[i * K + main + l] * w[o * K + main + l];
+            if constexpr (main < K) acc[i][o] += simd_load(tail);
+            y[i * ldy + o] = simd_sum<T>(acc[i][o]);
+          }
+        }
+        return;
+      }
+    }
+#endif
+    T acc[Ri][Ro][L] = {};
+    constexpr std::size_t main = K / L * L;
+    for (std::size_t p = 0; p < main; p += L) {
+      for (std::size_t i = 0; i < Ri; ++i) {
+        for (std::size_t o = 0; o < Ro; ++o) {
+          for (std::size_t l = 0; l < L; ++l) acc[i][o][l] += x[i * K + p + l] * w[o * K + p + l];
+        }
+      }
+    }
+    if constexpr (main < K) {
+      for (std::size_t i = 0; i < Ri; ++i) {
+        for (std::size_t o = 0; o < Ro; ++o) {
+          for (std::size_t l = 0; l < K - main; ++l) {
+            acc[i][o][l] += x[i * K + main + l] * w[o * K + main + l];
+          }
+        }
+      }
+    }
+    for (std::size_t i = 0; i < Ri; ++i) {
+      for (std::size_t o = 0; o < Ro; ++o) {
+        for (std::size_t half = L / 2; half > 0; half /= 2) {
+          for (std::size_t l = 0; l < half; ++l) acc[i][o][l] += acc[i][o][l + half];
+        }
+        y[i * ldy + o] = acc[i][o][0];
+      }
+    }
+  }
+}
+
+/// Y = X Wᵀ in dot tiles: Y[r * N + o] = Σ_p X[r * K + p] W[o * K + p] (X is M x K, W is
+/// N x K, both row-major). With M = 1 this is the matrix·vector product W x.
+template <std::size_t M, std::size_t N, std::size_t K, class T>
+constexpr void gemm_nt_dot(T const* x, T const* w, T* y) {
+  constexpr std::size_t L = dot_lanes<T, K>;
+  constexpr std::size_t ro = L == 1 ? N : min_size(tile_rows, N);
+  constexpr std::size_t ri = L == 1 ? 1 : min_size(tile_rows, M);
+  constexpr std::size_t n_main = N / ro * ro;
+  constexpr std::size_t m_main = M / ri * ri;
+  auto rows = [&]<std::size_t Ro>(std::size_t o) {
+    for (std::size_t r = 0; r < m_main; r += ri) {
+      dot_tile<ri, Ro, K, L>(x + r * K, w + o * K, y + r * N + o, N);
+    }
+    if constexpr (m_main < M) {
+      dot_tile<M - m_main, Ro, K, L>(x + m_main * K, w + o * K, y + m_main * N + o, N);
+    }
+  };
+  for (std::size_t o = 0; o < n_main; o += ro) rows.template operator()<ro>(o);
+  if constexpr (n_main < N) rows.template operator()<N - n_main>(n_main);
+}
+
+/// A broadcast tile: acc[i][j] = init(i, j); acc[i][j] += a(i, p) b[p * Ldb + j] for
+/// p = 0, 1, ..., P - 1 in that order; then out(i, j, acc[i][j]). a(i, p) is
+/// a[i * As + p * Ps], so the left operand may be read transposed.
+template <std::size_t Ri, std::size_t Cj, std::size_t P, std::size_t As, std::size_t Ps,
+          std::size_t Ldb, class T, class Init, class Out>
+constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b,
+                          Init const& init, Out const& out) {
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  constexpr std::size_t L = vector_lanes<T>;
+  if constexpr (Cj % L == 0 && L > 1) {
+    if (!std::is_constant_evaluated()) {
+      using V = simd_t<T>;
+      constexpr std::size_t cv = Cj / L;
+      V acc[Ri][cv];
+      for (std::size_t i = 0; i < Ri; ++i) {
+        for (std::size_t v = 0; v < cv; ++v) {
+          T first[L];
+          for (std::size_t l = 0; l < L; ++l) first[l] = init(i, v * L + l);
+          acc[i][v] = simd_load(first);
+        }
+      }
+      for (std::size_t p = 0; p < P; ++p) {
+        V bv[cv];
+        for (std::size_t v = 0; v < cv; ++v) bv[v] = simd_load(b + p * Ldb + v * L);
+        for (std::size_t i = 0; i < Ri; ++i) {
+          T const aip = a[i * As + p * Ps];
+          for (std::size_t v = 0; v < cv; ++v) acc[i][v] += aip * bv[v];
+        }
+      }
+      for (std::size_t i = 0; i < Ri; ++i) {
+        for (std::size_t v = 0; v < cv; ++v) {
+          T last[L];
+          simd_store(last, acc[i][v]);
+          for (std::size_t l = 0; l < L; ++l) out(i, v * L + l, last[l]);
+        }
+      }
+      return;
+    }
+  }
+#endif
+  T acc[Ri][Cj] = {};
+  for (std::size_t i = 0; i < Ri; ++i) {
+    for (std::size_t j = 0; j < Cj; ++j) acc[i][j] = init(i, j);
+  }
+  for (std::size_t p = 0; p < P; ++p) {
+    for (std::size_t i = 0; i < Ri; ++i) {
+      T const aip = a[i * As + p * Ps];
+      for (std::size_t j = 0; j < Cj; ++j) acc[i][j] += aip * b[p * Ldb + j];
+    }
+  }
+  for (std::size_t i = 0; i < Ri; ++i) {
+    for (std::size_t j = 0; j < Cj; ++j) out(i, j, acc[i][j]);
+  }
+}
+
+/// C (M x N) from A (M x P, element (i, p) at a[i * As + p * Ps]) times B (P x N,
+/// row-major with leading dimension Ldb) in broadcast tiles: acc = init(i, j), then the
+/// products in the plain order of p, then out(i, j, acc). Columns go in pieces of two
+/// vector registers, rows tile_rows at a time.
+template <std::size_t M, std::size_t N, std::size_t P, std::size_t As, std::size_t Ps,
+          std::size_t Ldb, class T, class Init, class Out>
+constexpr void gemm_bcast(T const* a, T const* b, Init const& init, Out const& out) {
+  constexpr std::size_t cj = min_size(2 * vector_lanes<T>, N);
+  constexpr std::size_t ri = min_size(tile_rows, M);
+  constexpr std::size_t n_main = N / cj * cj;
+  constexpr std::size_t m_main = M / ri * ri;
+  auto block = [&]<std::size_t Ri, std::size_t Cj>(std::size_t i0, std::size_t j0) {
+    bcast_tile<Ri, Cj, P, As, Ps, Ldb>(
+        a + i0 * As, b + j0, [&](std::size_t i, std::size_t j) { return init(i0 + i, j0 + j); },
+        [&](std::size_t i, std::size_t j, T v) { out(i0 + i, j0 + j, v); });
+  };
+  for (std::size_t j = 0; j < n_main; j += cj) {
+    for (std::size_t i = 0; i < m_main; i += ri) block.template operator()<ri, cj>(i, j);
+    if constexpr (m_main < M) block.template operator()<M - m_main, cj>(m_main, j);
+  }
+  if constexpr (n_main < N) {
+    for (std::size_t i = 0; i < m_main; i += ri) block.template operator()<ri, N - n_main>(i, n_main);
+    if constexpr (m_main < M) block.template operator()<M - m_main, N - n_main>(m_main, n_main);
+  }
+}
+
+/// Whether Y = X Wᵀ (X: M x K, W: N x K) is cheaper as dot tiles than as broadcast tiles
+/// over a transposed copy of W: a dot tile pays a reduction per output (M N of them), the
+/// broadcast form a transposition per weight (N K of them).
+template <std::size_t M, std::size_t K>
+inline constexpr bool prefer_dot_v = K > 8 * M;
+
+/// Rows of W transposed at a time by gemm_nt_panel: a panel of at most 4096 elements.
+template <std::size_t N, std::size_t K>
+inline constexpr std::size_t panel_depth = min_size(K, 4096 / N > 0 ? 4096 / N : 1);
+
+/// Y = X Wᵀ in broadcast tiles over panels of Wᵀ (panel_depth columns of W at a time): the
+/// plain summation order, so the same bits as the naive loop.
+template <std::size_t M, std::size_t N, std::size_t K, class T>
+constexpr void gemm_nt_panel(T const* x, T const* w, T* y) {
+  constexpr std::size_t pd = panel_depth<N, K>;
+  T panel[pd * N];  // every element written before it is read
+  auto chunk = [&]<std::size_t Pc>(std::size_t p0) {
+    for (std::size_t o = 0; o < N; ++o) {
+      for (std::size_t p = 0; p < Pc; ++p) panel[p * N + o] = w[o * K + p0 + p];
+    }
+    gemm_bcast<M, N, Pc, K, 1, N>(
+        x + p0, panel,
+        [&](std::size_t i, std::size_t j) { return p0 == 0 ? T{} : y[i * N + j]; },
+        [&](std::size_t i, std::size_t j, T v) { y[i * N + j] = v; });
+  };
+  constexpr std::size_t k_main = K / pd * pd;
+  for (std::size_t p0 = 0; p0 < k_main; p0 += pd) chunk.template operator()<pd>(p0);
+  if constexpr (k_main < K) chunk.template operator()<K - k_main>(k_main);
+}
+
+/// Y = X Wᵀ, Y[r * N + o] = Σ_p X[r * K + p] W[o * K + p], in whichever form is cheaper.
+template <std::size_t M, std::size_t N, std::size_t K, class T>
+constexpr void gemm_nt(T const* x, T const* w, T* y) {
+  if constexpr (prefer_dot_v<M, K>) {
+    gemm_nt_dot<M, N, K>(x, w, y);
+  } else {
+    gemm_nt_panel<M, N, K>(x, w, y);
+  }
+}
+
+/// What the backward pass of W·x does with the derivative of W: nothing, add it into a
+/// gradient slot, or (a fused SGD step) store it and move W by scale times it.
+enum class grad_mode { none, add, update };
+
+/// One row i of matvec_backward, W's row read through the one pointer that also updates it.
+template <std::size_t K, bool NeedX, grad_mode Mode, class T, class WPtr>
+constexpr void matvec_backward_row(WPtr PROPEL_RESTRICT w, T const* PROPEL_RESTRICT x, T d,
+                                   T* PROPEL_RESTRICT dx, T* PROPEL_RESTRICT g, T scale) {
+  for (std::size_t p = 0; p < K; ++p) {
+    T const wv = w[p];
+    if constexpr (NeedX) dx[p] += wv * d;
+    if constexpr (Mode == grad_mode::add) {
+      g[p] += d * x[p];
+    } else if constexpr (Mode == grad_mode::update) {
+      T const v = d * x[p];
+      g[p] = v;
+      w[p] = wv + scale * v;
+    }
+  }
+}
+
+/// The backward pass of y = W x (W: M x K row-major) for one sample, one pass over W:
+/// dx[p] += Σ_i W[i, p] dz[i] in the order of i (when NeedX), and dW[i, p] = dz[i] x[p]
+/// delivered as Mode says. With grad_mode::update, w is the parameter itself: each element
+/// is read (for dx) before it moves.
+template <std::size_t M, std::size_t K, bool NeedX, grad_mode Mode, class T, class WPtr>
+constexpr void matvec_backward(WPtr w, T const* x, T const* dz, T* dx, T* g, T scale) {
+  for (std::size_t i = 0; i < M; ++i) {
+    matvec_backward_row<K, NeedX, Mode, T>(w + i * K, x, dz[i], dx,
+                                           Mode == grad_mode::none ? g : g + i * K, scale);
+  }
+}
+
+}  // namespace propel::detail
