@@ -6,15 +6,24 @@
 #pragma once
 
 #include <bit>
+#include <cmath>
 #include <cstdint>
 
 namespace propel::detail {
+
+/// c ? a : b without a branch: GCC would otherwise thread the condition into control flow
+/// that its vectoriser cannot if-convert (a division under it may trap).
+inline float select_bits(bool c, float a, float b) noexcept {
+  std::uint32_t const mask = 0u - static_cast<std::uint32_t>(c);
+  return std::bit_cast<float>((std::bit_cast<std::uint32_t>(a) & mask) |
+                              (std::bit_cast<std::uint32_t>(b) & ~mask));
+}
 
 /// tanh x for float: an odd polynomial below |x| = 0.55, 1 - 2 / (e^2|x| + 1) above, with
 /// e^y = 2^n p(r) (r = y - n ln 2, |r| <= ln2 / 2, p of degree 7); saturates to ±1 from
 /// |x| = 9 on (tanh 9 rounds to 1 in float); NaN stays NaN.
 inline float fast_tanh(float x) noexcept {
-  float const ax = x < 0.0f ? -x : x;
+  float const ax = std::fabs(x);  // x < 0 ? -x : x blocks GCC's vectoriser
   // small |x|: x (1 + x² q(x²)), Taylor coefficients of tanh
   float const z = x * x;
   float q = -1.45583438705131826825e-3f;  // -929569 / 638512875
@@ -26,7 +35,7 @@ inline float fast_tanh(float x) noexcept {
   q = q * z - 3.33333333333333333333e-1f;   // -1 / 3
   float const small = x + x * (z * q);
   // large |x|: e^y with y = 2 |x| in [1.1, 18]
-  float const y = 2.0f * (ax < 9.0f ? ax : 9.0f);
+  float const y = 2.0f * select_bits(ax < 9.0f, ax, 9.0f);
   float const nf = static_cast<float>(static_cast<std::int32_t>(y * 1.44269504088896341f + 0.5f));
   float const r = (y - nf * 0.693145751953125f) - nf * 1.42860682030941723212e-6f;
   float p = 1.98412698412698412698e-4f;  // 1 / 5040
@@ -39,8 +48,8 @@ inline float fast_tanh(float x) noexcept {
   p = p * r + 1.0f;
   float const two_n = std::bit_cast<float>(static_cast<std::uint32_t>(static_cast<std::int32_t>(nf) + 127) << 23);
   float const big = 1.0f - 2.0f / (p * two_n + 1.0f);
-  float const t = ax < 0.55f ? small : (x < 0.0f ? -big : big);
-  return x != x ? x : t;
+  float const t = select_bits(ax < 0.55f, small, std::copysign(big, x));
+  return select_bits(x != x, x, t);
 }
 
 }  // namespace propel::detail
