@@ -31,7 +31,12 @@
 #define PROPEL_VECTOR_BYTES 64
 #elif defined(__AVX__)
 #define PROPEL_VECTOR_BYTES 32
-#else
+#elif defined(__SSE2__) || defined(_M_X64) || defined(__ARM_NEON) || defined(__ALTIVEC__) || \
+    defined(__VSX__) || defined(__wasm_simd128__) || defined(__riscv_vector)
 #define PROPEL_VECTOR_BYTES 16
+#else
+// No vector unit (Cortex-M, other microcontrollers): one sum per dot product. Partial sums in
+// vector types would be split into scalars, costing instructions, registers and stack.
+#define PROPEL_VECTOR_BYTES 4
 #endif
 #endif
