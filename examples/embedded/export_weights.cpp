@@ -12,7 +12,7 @@
 //
 // Training is plain SGD with momentum: float additions and multiplications only (no libm),
 // with a seeded initialisation and an integer data stream, so every compiler and build type
-// produces the same bits. Built with -ffp-contract=off and PROPEL_VECTOR_BYTES=16, like the
+// produces the same bits. Built with -ffp-contract=off and PROPEL_VECTOR_BYTES=4, like the
 // firmware (run.sh), so that both sum in the same order.
 #include <bit>
 #include <cstdint>

@@ -45,10 +45,10 @@ fi
 mkdir -p "$tmp/include"
 ln -s "$boost_dir/boost" "$tmp/include/boost"
 
-# -ffp-contract=off and PROPEL_VECTOR_BYTES=16: the summation order of the host program that
+# -ffp-contract=off and PROPEL_VECTOR_BYTES=4: the summation order of the host program that
 # wrote ctrl_weights.hpp (examples/CMakeLists.txt, export_weights), so that the outputs can be
 # compared bit for bit.
-flags=(-I"$repo/include" -isystem"$tmp/include" -DNDEBUG -ffp-contract=off -DPROPEL_VECTOR_BYTES=16
+flags=(-I"$repo/include" -isystem"$tmp/include" -DNDEBUG -ffp-contract=off -DPROPEL_VECTOR_BYTES=4
   -Wextra -Werror)
 cd "$here"
 failures=0
