@@ -74,7 +74,7 @@ struct leaky_relu : detail::activation_call<leaky_relu> {
   }
 };
 
-/// y = tanh x. For float at run time a branch-free tanh (within 2 ulp) that vectorises in
+/// y = tanh x. For float at run time a branch-free tanh (within 3 ulp) that vectorises in
 /// the epilogue of the product feeding it; otherwise detail::math::tanh.
 struct tanh : detail::activation_call<tanh> {
   template <class T>
