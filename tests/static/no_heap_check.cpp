@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSL-1.0
 // Checks that propel's core headers need no heap, no exceptions and no RTTI: no `new`,
 // `malloc`, `calloc`, `realloc`, `throw`, `typeid`, `dynamic_cast` or `virtual` in code.
-// Comments, string literals and character literals are skipped, so documentation may use the
-// words; identifiers that merely contain them (`renew`, `new_size`) are not matches.
+// Comments, string literals, character literals and #include lines are skipped, so
+// documentation may use the words and <new> may be included (for std::launder); identifiers
+// that merely contain them (`renew`, `new_size`) are not matches.
 //
 //   no_heap_check DIR [--exclude SUBDIR]...   every .hpp/.h/.cpp under DIR; exit 1 on a match
 //   no_heap_check --self-test                 the scanner finds each token in code and none
@@ -46,6 +47,11 @@ std::string code_only(std::string_view src) {
       if (out[k] != '\n') out[k] = ' ';
     }
   };
+  // whether only blanks precede position k on its line
+  auto at_line_start = [&](std::size_t k) {
+    while (k > 0 && (src[k - 1] == ' ' || src[k - 1] == '\t')) --k;
+    return k == 0 || src[k - 1] == '\n';
+  };
   while (i < src.size()) {
     char const c = src[i];
     if (c == '/' && i + 1 < src.size() && src[i + 1] == '/') {
@@ -72,6 +78,13 @@ std::string code_only(std::string_view src) {
       close.push_back('"');
       std::size_t end = src.find(close, open);
       end = end == std::string_view::npos ? src.size() : end + close.size();
+      blank(i, end);
+      i = end;
+    } else if (c == '#' && src.substr(i).starts_with("#include") && at_line_start(i)) {
+      // an #include's header name is not code: `#include <new>` (for std::launder) allocates
+      // nothing
+      std::size_t end = src.find('\n', i);
+      end = end == std::string_view::npos ? src.size() : end;
       blank(i, end);
       i = end;
     } else if (c == '"' ||
@@ -153,6 +166,8 @@ int self_test() {
   expect("char const* s = R\"x(new \" virtual)x\";", {});
   expect("char c = '\\''; int renew_count = 0, new_size = 1'000;", {});
   expect("// comment \\\n new continues the comment\nint z;", {});
+  expect("#include <new>\n  #include <new>\nint n;", {});
+  expect("#define make new int\nint* b = new int;", {"new", "new"});
   // line numbers
   auto const f = scan("int a;\n// new\nint* b = new int;\n");
   if (f.size() != 1 || f[0].line != 3) {
