@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
   }
 
   // The custom loss goes to the trainer like any built-in one.
-  pp::trainer trainer{net, loss, pp::adam{.lr = 1e-2}};
+  pp::trainer trainer{net, loss, pp::adam{.lr = 1e-2}, pp::batch<samples>};
   double const first_loss = trainer.step(x, y);
   double last_loss = first_loss;
   std::printf("step     1  loss %.5f\n", first_loss);

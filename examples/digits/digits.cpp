@@ -113,7 +113,8 @@ int main(int argc, char** argv) {
 
   net_t net;
   pp::init(net, seed);
-  pp::trainer trainer{net, pp::softmax_cross_entropy{}, pp::adam{.lr = learning_rate}};
+  pp::trainer trainer{net, pp::softmax_cross_entropy{}, pp::adam{.lr = learning_rate},
+                      pp::batch<batch>};
 
   // Each epoch visits the training set in a new order, in whole batches (the few samples
   // left over are different ones each epoch).

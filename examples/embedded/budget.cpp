@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // A RAM budget checked by the compiler: training the ctrl network (16 -> 32 relu -> 32 relu
 // -> 4, MSE) must fit a microcontroller's 64 KiB of RAM. The trainer knows, as constants,
-// the bytes of the parameters, the gradient, the optimizer state and one step's workspace,
+// the bytes of the parameters, the gradient, the optimizer state and a step's workspace,
 // so a configuration that does not fit is a compile error, not a crash in the field. The
 // program prints the breakdown for a few batch sizes and optimizers.
 #include <cstddef>
@@ -15,18 +15,22 @@ namespace {
 constexpr std::size_t ram_budget = 64 * 1024;
 
 /// Bytes that training Net with Opt on batches of B samples keeps in RAM: parameters,
-/// gradient and optimizer state for the whole run, plus one step's workspace and the batch.
+/// gradient, optimizer state and the workspace of a step on B samples (all but the
+/// parameters are inside the trainer object), and the batch itself.
 template <class Opt, std::size_t B>
 struct training_memory {
   using x_t = propel::mat<float, B, ctrl::inputs>;
   using y_t = propel::mat<float, B, ctrl::outputs>;
-  using trainer_t = propel::trainer<ctrl::net_t, propel::mse, Opt>;
+  using trainer_t = propel::trainer<ctrl::net_t, propel::mse, Opt, B>;
   static constexpr std::size_t parameters = trainer_t::parameter_bytes;
   static constexpr std::size_t gradient = trainer_t::gradient_bytes;
   static constexpr std::size_t optimizer_state = trainer_t::optimizer_state_bytes;
-  static constexpr std::size_t workspace = trainer_t::template workspace_bytes<x_t, y_t>;
+  static constexpr std::size_t workspace = trainer_t::activation_bytes;
   static constexpr std::size_t batch = sizeof(x_t) + sizeof(y_t);
   static constexpr std::size_t total = parameters + gradient + optimizer_state + workspace + batch;
+  // the trainer holds everything but the parameters (it refers to the network)
+  static_assert(sizeof(trainer_t) >= gradient + optimizer_state + workspace);
+  static_assert(trainer_t::template workspace_bytes<x_t, y_t> <= workspace);
 };
 
 // The configuration examples/embedded/device.cpp trains with: SGD with momentum, batches of 8.
@@ -60,7 +64,7 @@ int main() {
   print_row<propel::adam, 8>("adam");
   print_row<propel::adam, 32>("adam");
   std::printf(
-      "(a step's backward pass also keeps temporaries on the stack: measure the peak on "
-      "the target, as examples/embedded/run.sh does)\n");
+      "(the workspace includes the backward pass's buffers: a step needs no more than a few "
+      "scalars of stack)\n");
   return 0;
 }

@@ -48,12 +48,12 @@ constexpr float loss_threshold = 0.06f;
 
 using batch_x = propel::mat<float, batch, ctrl::inputs>;
 using batch_y = propel::mat<float, batch, ctrl::outputs>;
-using trainer_t = propel::trainer<ctrl::net_t, propel::mse, propel::sgd>;
+using trainer_t = propel::trainer<ctrl::net_t, propel::mse, propel::sgd, batch>;
 
 constexpr std::size_t ram_budget = 64 * 1024;
 constexpr std::size_t training_bytes =
     trainer_t::parameter_bytes + trainer_t::gradient_bytes + trainer_t::optimizer_state_bytes +
-    trainer_t::workspace_bytes<batch_x, batch_y> + sizeof(batch_x) + sizeof(batch_y);
+    trainer_t::activation_bytes + sizeof(batch_x) + sizeof(batch_y);
 static_assert(training_bytes <= ram_budget,
               "training ctrl on batches of 8 needs more than the 64 KiB RAM budget");
 
@@ -99,10 +99,10 @@ int check_flash_network() {
 #endif
 
 #ifndef CTRL_INFER_ONLY
-// Static storage: the network and the trainer (gradient, momentum) are in .bss, so the link
-// map accounts for them; a step's activations live on the stack. The trainer is constructed
-// at run time: a namespace-scope `trainer_t trainer{net, ...};` is constant-initialised (its
-// constructor is constexpr, and it holds a pointer and the learning rate), which puts the
+// Static storage: the network and the trainer (gradient, momentum and the workspace of a
+// step on up to 8 samples) are in .bss, so the link map accounts for all of it. The trainer is
+// constructed at run time: a namespace-scope `trainer_t trainer{net, ...};` is constant-initialised
+// (its constructor is constexpr, and it holds a pointer and the learning rate), which puts the
 // whole object, zero buffers included, in .data: its image then costs flash as well as RAM.
 ctrl::net_t net;
 alignas(trainer_t) std::byte trainer_storage[sizeof(trainer_t)];
@@ -201,7 +201,7 @@ int main() {
       static_cast<unsigned>(training_bytes), static_cast<unsigned>(trainer_t::parameter_bytes),
       static_cast<unsigned>(trainer_t::gradient_bytes),
       static_cast<unsigned>(trainer_t::optimizer_state_bytes),
-      static_cast<unsigned>(trainer_t::workspace_bytes<batch_x, batch_y>),
+      static_cast<unsigned>(trainer_t::activation_bytes),
       static_cast<unsigned>(sizeof(batch_x) + sizeof(batch_y)), static_cast<unsigned>(ram_budget));
   status = train_on_device();
   if (status != 0) return status;

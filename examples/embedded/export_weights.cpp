@@ -40,7 +40,8 @@ constexpr std::size_t probes = 8;
 
 std::string generate(float& holdout, ctrl::net_t& net) {
   propel::init(net, ctrl::init_seed);
-  propel::trainer t{net, propel::mse{}, propel::sgd{.lr = 0.1, .momentum = 0.9}};
+  propel::trainer t{net, propel::mse{}, propel::sgd{.lr = 0.1, .momentum = 0.9},
+                    propel::batch<host_batch>};
   ctrl::stream s{host_train_seed};
   propel::mat<float, host_batch, ctrl::inputs> x;
   propel::mat<float, host_batch, ctrl::outputs> y;

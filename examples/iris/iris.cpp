@@ -93,7 +93,8 @@ int main(int argc, char** argv) {
   net_t net;
   pp::init(net, 3);
   // The whole training set is one batch: a mat of 120 rows and 120 labels.
-  pp::trainer trainer{net, pp::softmax_cross_entropy{}, pp::adam{.lr = 1e-2}};
+  pp::trainer trainer{net, pp::softmax_cross_entropy{}, pp::adam{.lr = 1e-2},
+                      pp::batch<train_rows>};
   for (long step = 1; step <= steps; ++step) {
     float const loss = trainer.step(x_train, y_train);
     if (step == 1 || step % 50 == 0) {

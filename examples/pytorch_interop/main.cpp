@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   // 2. propel -> PyTorch: train from scratch on the same task, y = (sin(x0 + x1), x2 x3,
   //    cos(x0) - x3) for x uniform in [-1, 1]^4
   pp::init(*net, 2024);
-  pp::trainer t{*net, pp::mse{}, pp::adam{.lr = 1e-2}};
+  pp::trainer t{*net, pp::mse{}, pp::adam{.lr = 1e-2}, pp::batch<batch>};
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   pp::mat<float, batch, 4> x{};

@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
 
   net_t net;
   pp::init(net, 7);
-  pp::trainer trainer{net, pp::mse{}, pp::adam{.lr = 3e-3}};
+  pp::trainer trainer{net, pp::mse{}, pp::adam{.lr = 3e-3}, pp::batch<points>};
   float loss = 0;
   for (long step = 1; step <= steps; ++step) {
     loss = trainer.step(x, y);

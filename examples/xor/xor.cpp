@@ -13,7 +13,7 @@ int main() {
 
   pp::mat<float, 4, 2> const x{0, 0, 0, 1, 1, 0, 1, 1};  // one sample per row
   pp::mat<float, 4, 1> const y{0, 1, 1, 0};
-  pp::trainer trainer{net, pp::mse{}, pp::adam{.lr = 0.05}};
+  pp::trainer trainer{net, pp::mse{}, pp::adam{.lr = 0.05}, pp::batch<4>};
   float loss = 0;
   for (int step = 0; step < 500; ++step) loss = trainer.step(x, y);
 

@@ -45,7 +45,7 @@ struct xor_run {
 constexpr xor_run train_xor(int steps) {
   xor_net<float> net;
   pp::init(net, xor_seed);
-  pp::trainer t{net, pp::mse{}, pp::adam{.lr = 0.1}};
+  pp::trainer t{net, pp::mse{}, pp::adam{.lr = 0.1}, pp::batch<4>};
   xor_run run{};
   run.first_loss = t.step(xor_inputs<float>, xor_targets<float>);
   for (int i = 1; i < steps; ++i) t.step(xor_inputs<float>, xor_targets<float>);
@@ -111,7 +111,8 @@ constexpr bool sgd_step_follows_pytorch() {
   net_t net;
   pp::init(net, 3);
   net_t const before = net;
-  pp::trainer t{net, pp::mse{}, pp::sgd{.lr = 0.5, .momentum = 0.9, .weight_decay = 0.01}};
+  pp::trainer t{net, pp::mse{}, pp::sgd{.lr = 0.5, .momentum = 0.9, .weight_decay = 0.01},
+                pp::batch<4>};
   t.step(xor_inputs<float>, xor_targets<float>);
   bool same = true;
   pp::for_each_tensor(

@@ -884,19 +884,26 @@ static_assert(trainer_t<xor_t, pp::adam>::parameter_bytes < 33 * sizeof(float) +
 static_assert(trainer_t<xor_t, pp::adam>::gradient_bytes == sizeof(pp::gradient_t<xor_t>));
 static_assert(trainer_t<xor_t, pp::adam>::optimizer_state_bytes ==
               2 * trainer_t<xor_t, pp::adam>::gradient_bytes);
-// the trainer holds the gradient and the optimizer state itself, and refers to the network
-static_assert(sizeof(trainer_t<xor_t, pp::adam>) >=
-              trainer_t<xor_t, pp::adam>::gradient_bytes +
-                  trainer_t<xor_t, pp::adam>::optimizer_state_bytes);
-static_assert(sizeof(trainer_t<xor_t, pp::adam>) <
-              trainer_t<xor_t, pp::adam>::gradient_bytes +
-                  trainer_t<xor_t, pp::adam>::optimizer_state_bytes + 128);
-// a step's workspace holds at least every layer's output for the whole batch, and is not
-// wildly larger than that
+// the trainer holds the gradient, the optimizer state and the workspace of a step itself, and
+// refers to the network
+using xor_trainer = pp::trainer<xor_t, pp::mse, pp::adam, 4>;
+static_assert(sizeof(xor_trainer) >= xor_trainer::gradient_bytes +
+                                         xor_trainer::optimizer_state_bytes +
+                                         xor_trainer::activation_bytes);
+static_assert(sizeof(xor_trainer) < xor_trainer::gradient_bytes +
+                                        xor_trainer::optimizer_state_bytes +
+                                        xor_trainer::activation_bytes + 128);
+// a step's workspace holds at least every layer's output and its derivative for the whole
+// batch, and is not wildly larger than that; the trainer holds room for it
 constexpr std::size_t xor_workspace =
-    trainer_t<xor_t, pp::adam>::workspace_bytes<pp::mat<float, 4, 2>, pp::mat<float, 4, 1>>;
-static_assert(xor_workspace >= 4 * (8 + 1) * sizeof(float));
+    xor_trainer::workspace_bytes<pp::mat<float, 4, 2>, pp::mat<float, 4, 1>>;
+static_assert(xor_workspace >= 2 * 4 * (8 + 1) * sizeof(float));
 static_assert(xor_workspace <= 8 * 4 * (8 + 1) * sizeof(float) + 256);
+static_assert(xor_workspace <= xor_trainer::activation_bytes);
+// a trainer for single samples holds less: one sample's workspace
+static_assert(trainer_t<xor_t, pp::adam>::activation_bytes < xor_trainer::activation_bytes);
+static_assert(trainer_t<xor_t, pp::adam>::activation_bytes >=
+              trainer_t<xor_t, pp::adam>::workspace_bytes<pp::vec<float, 2>, pp::vec<float, 1>>);
 static_assert(pp::workspace_bytes<layout::digits_t, pp::mat<float, 32, 64>, std::array<int, 32>,
                                   pp::softmax_cross_entropy> >= 32 * (64 + 10) * sizeof(float));
 
@@ -917,7 +924,8 @@ void expect_plain_sgd_step() {
   pp::gradient_t<net_t> grad;
   double const loss = pp::loss_and_gradient(net, x, y, pp::mse{}, grad);
 
-  pp::trainer t{net, pp::mse{}, pp::sgd{.lr = 0.25}};
+  constexpr std::size_t rows = sizeof(X) / sizeof(double) / net_t::input_size;
+  pp::trainer t{net, pp::mse{}, pp::sgd{.lr = 0.25}, pp::batch<rows>};
   BOOST_TEST(t.step_count() == 0u);
   double const step_loss = t.step(x, y);
   BOOST_TEST(step_loss == loss);  // the loss before the update
@@ -953,7 +961,7 @@ void expect_no_update_on(Opt opt) {
   pp::init(net, 5);
   net_t const before = net;
   pp::mat<float, 2, 2> const x{0.5f, -0.25f, 1.0f, 0.75f};
-  pp::trainer t{net, pp::softmax_cross_entropy{}, opt};
+  pp::trainer t{net, pp::softmax_cross_entropy{}, opt, pp::batch<2>};
   auto const unchanged = [&] {
     bool same = std::memcmp(net.params().data(), before.params().data(),
                             sizeof(float) * net_t::param_count) == 0;
@@ -1002,7 +1010,7 @@ void expect_xor_learned(Opt opt, std::size_t steps, char const* name) {
   pp::init(net, 7);
   pp::mat<float, 4, 2> const x{0, 0, 0, 1, 1, 0, 1, 1};
   pp::mat<float, 4, 1> const y{0, 1, 1, 0};
-  pp::trainer t{net, pp::bce_with_logits{}, opt};
+  pp::trainer t{net, pp::bce_with_logits{}, opt, pp::batch<4>};
   float const first = t.step(x, y);
   float last = first;
   for (std::size_t i = 1; i < steps; ++i) last = t.step(x, y);
@@ -1014,6 +1022,90 @@ void expect_xor_learned(Opt opt, std::size_t steps, char const* name) {
   BOOST_TEST(last < 0.1f, name << ": loss " << first << " -> " << last);
   BOOST_TEST(last < 0.2f * first, name);
   BOOST_TEST(correct, name << ": XOR not learned");
+}
+
+/// A loss that uses the prediction twice: the mean of softplus(u) + softplus(-u), u = p - t.
+/// Each parameter then occurs twice in the loss, so its derivatives have to be added up
+/// before an update can use them.
+struct twice_loss {
+  template <class P, class T>
+  auto operator()(P const& pred, T const& target) const {
+    auto const u = pred - pp::constant(target);
+    return pp::mean(pp::softplus{}(u) + pp::softplus{}(-u));
+  }
+};
+
+/// The trainer's update, which runs inside the backward pass (or after it, for twice_loss),
+/// gives the same bits as the optimizer's rule applied afterwards to loss_and_gradient's
+/// gradient, step after step, and leaves that gradient in t.gradient().
+template <class Loss, class Opt>
+void expect_update_as_a_separate_pass(Loss loss, Opt opt, char const* name) {
+  using net_t =
+      pp::mlp<double, pp::input<3>, pp::dense<5, pp::tanh>, pp::dense<4, pp::relu>, pp::dense<2>>;
+  rng64 g{29};
+  net_t net;
+  randomize(net, g);
+  pp::mat<double, 6, 3> x{};
+  for (auto& v : x) v = g.uniform(-1, 1);
+  pp::mat<double, 6, 2> y{};
+  for (auto& v : y) v = g.uniform(-1, 1);
+  net_t reference = net;
+  std::array<pp::gradient_t<net_t>, Opt::state_count> state{};
+  pp::trainer t{net, loss, opt, pp::batch<6>};
+  for (std::uint64_t step = 1; step <= 3; ++step) {
+    pp::gradient_t<net_t> grad;
+    double const expected_loss = pp::loss_and_gradient(reference, x, y, loss, grad);
+    auto const rule = opt.template at_step<double>(step);
+    std::array<double*, Opt::state_count> s{};
+    for (std::size_t k = 0; k < Opt::state_count; ++k) s[k] = state[k].params().data();
+    for (std::size_t i = 0; i < net_t::param_count; ++i) {
+      rule(i, reference.params().data(), grad.params()[i], s);
+    }
+    BOOST_TEST(t.step(x, y) == expected_loss, name << " step " << step);
+    BOOST_TEST(std::equal(net.params().begin(), net.params().end(), reference.params().begin()),
+               name << " step " << step << ": parameters");
+    BOOST_TEST(
+        std::equal(grad.params().begin(), grad.params().end(), t.gradient().params().begin()),
+        name << " step " << step << ": gradient");
+    for (std::size_t k = 0; k < Opt::state_count; ++k) {
+      BOOST_TEST(std::equal(state[k].params().begin(), state[k].params().end(),
+                            t.state(k).params().begin()),
+                 name << " step " << step << ": state " << k);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_update_inside_the_backward_pass_equals_a_separate_pass) {
+  auto const both = [](auto opt, char const* name) {
+    expect_update_as_a_separate_pass(pp::mse{}, opt, name);
+    expect_update_as_a_separate_pass(twice_loss{}, opt, name);
+  };
+  both(pp::sgd{.lr = 0.1}, "sgd");
+  both(pp::sgd{.lr = 0.1, .momentum = 0.9, .nesterov = true, .weight_decay = 0.01}, "nesterov");
+  both(pp::adam{.lr = 0.01, .weight_decay = 0.1}, "adam");
+  both(pp::adamw{.lr = 0.01}, "adamw");
+}
+
+BOOST_AUTO_TEST_CASE(a_loss_that_uses_the_prediction_twice_adds_up_its_derivatives) {
+  using net_t = pp::mlp<double, pp::input<3>, pp::dense<4, pp::tanh>, pp::dense<2>>;
+  rng64 g{31};
+  net_t net;
+  randomize(net, g);
+  pp::mat<double, 5, 3> x{};
+  for (auto& v : x) v = g.uniform(-1, 1);
+  pp::mat<double, 5, 2> y{};
+  for (auto& v : y) v = g.uniform(-1, 1);
+  pp::gradient_t<net_t> grad;
+  (void)pp::loss_and_gradient(net, x, y, twice_loss{}, grad);
+  std::vector<double> const params(net.params().begin(), net.params().end());
+  auto const f = [&](std::vector<double> const& p, std::vector<int>*) {
+    net_t moved;
+    std::copy(p.begin(), p.end(), moved.params().begin());
+    return pp::evaluate(twice_loss{}(moved.expression(pp::constant(x)), y));
+  };
+  fd_result const r = check_fd(f, params, std::span<double const>(grad.params()));
+  BOOST_TEST(r.max_error < 1e-7,
+             "worst element " << r.worst << ": " << r.analytic << " vs " << r.numeric);
 }
 
 BOOST_AUTO_TEST_CASE(xor_is_learned_with_every_optimizer) {

@@ -233,7 +233,8 @@ void check_against_pytorch(C const& c) {
               std::string const okey = key + "." + name_and_opt.first;
               net_t trained;
               set_params(trained, key + ".params");
-              pp::trainer t{trained, c.loss, name_and_opt.second};
+              pp::trainer t{trained, c.loss, name_and_opt.second,
+                            pp::batch<(C::rows == 0 ? 1 : C::rows)>};
               std::array<T, steps> losses{};
               for (auto& l : losses) l = t.step(x, targets);
               BOOST_TEST(t.step_count() == steps);

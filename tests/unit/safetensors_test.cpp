@@ -27,9 +27,10 @@
 #include <vector>
 
 #if __has_include(<sys/wait.h>) && __has_include(<unistd.h>)
-#include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 #define PROPEL_TEST_FORK 1
 #else
 #define PROPEL_TEST_FORK 0
@@ -54,8 +55,8 @@ bool contains(std::string const& text, std::string const& part) {
 
 template <class Net>
 bool same_bits(Net const& a, Net const& b) {
-  return std::memcmp(a.params().data(), b.params().data(), sizeof(typename Net::value_type) *
-                                                               Net::param_count) == 0;
+  return std::memcmp(a.params().data(), b.params().data(),
+                     sizeof(typename Net::value_type) * Net::param_count) == 0;
 }
 
 template <class Net>
@@ -73,8 +74,8 @@ struct temp_dir {
   fs::path path;
   temp_dir() {
     std::random_device rd;
-    path = fs::temp_directory_path() / ("propel_io_test_" + std::to_string(rd()) + "_" +
-                                        std::to_string(rd()));
+    path = fs::temp_directory_path() /
+           ("propel_io_test_" + std::to_string(rd()) + "_" + std::to_string(rd()));
     fs::create_directories(path);
   }
   ~temp_dir() {
@@ -175,9 +176,9 @@ BOOST_AUTO_TEST_CASE(default_names_are_pytorch_sequential_state_dict_names) {
   json const h = header_of(file);
   std::vector<std::string> keys;
   for (auto const& [k, v] : h.items()) keys.push_back(k);
-  std::vector<std::string> const expected{"__metadata__", "0.weight", "0.bias", "1.weight",
-                                          "1.bias",       "3.weight", "3.bias", "5.weight",
-                                          "5.bias"};
+  std::vector<std::string> const expected{"__metadata__", "0.weight", "0.bias",
+                                          "1.weight",     "1.bias",   "3.weight",
+                                          "3.bias",       "5.weight", "5.bias"};
   BOOST_TEST(keys == expected, boost::test_tools::per_element());
   BOOST_TEST(h["1.weight"]["shape"] == json({5, 4}));
   BOOST_TEST(h["3.bias"]["shape"] == json({2}));
@@ -307,7 +308,8 @@ BOOST_AUTO_TEST_CASE(missing_extra_and_misshaped_tensors_are_named_with_both_sha
   bytes_t const with_extra = file_of(extra.dump(), more);
   pp::io_result const e = load_small(with_extra);
   BOOST_TEST(!e.ok);
-  BOOST_TEST(contains(e.message, "the file has a tensor \"3.weight\" (F32 [1]) that is not expected"));
+  BOOST_TEST(
+      contains(e.message, "the file has a tensor \"3.weight\" (F32 [1]) that is not expected"));
   pp::load_options lenient;
   lenient.strict = false;
   BOOST_TEST(load_small(with_extra, lenient).ok);
@@ -389,8 +391,9 @@ BOOST_AUTO_TEST_CASE(overlapping_gapped_and_out_of_range_byte_ranges_are_refused
   refused(h, "tensors \"0.weight\" [0, 24) and \"0.bias\" [20, 32) overlap");
   h = small_header();
   h["2.bias"]["data_offsets"] = {52, 56};
-  refused(h, "tensor \"2.bias\" has data_offsets [52, 56), past the end of the data section (52 "
-             "bytes");
+  refused(h,
+          "tensor \"2.bias\" has data_offsets [52, 56), past the end of the data section (52 "
+          "bytes");
   h = small_header();
   h["0.bias"]["data_offsets"] = {24, 40};
   refused(h, "shape [3] of F32 needs 12 bytes, but data_offsets [24, 40) hold 16");
@@ -403,8 +406,10 @@ BOOST_AUTO_TEST_CASE(overlapping_gapped_and_out_of_range_byte_ranges_are_refused
   h["2.bias"]["data_offsets"] = {52, 56};
   h["2.weight"]["data_offsets"] = {36, 48};
   longer.resize(56);
-  refused(h, "the bytes [48, 52) of the data section, before tensor \"2.bias\", belong to no "
-             "tensor", &longer);
+  refused(h,
+          "the bytes [48, 52) of the data section, before tensor \"2.bias\", belong to no "
+          "tensor",
+          &longer);
 }
 
 BOOST_AUTO_TEST_CASE(wrong_dtypes_are_refused) {
@@ -417,8 +422,9 @@ BOOST_AUTO_TEST_CASE(wrong_dtypes_are_refused) {
   d.resize(46);
   pp::io_result const r = load_small(file_of(h.dump(), d));
   BOOST_TEST(!r.ok);
-  BOOST_TEST(contains(r.message, "tensor \"0.bias\" has dtype F16 in the file; propel reads F32 "
-                                 "and F64"));
+  BOOST_TEST(contains(r.message,
+                      "tensor \"0.bias\" has dtype F16 in the file; propel reads F32 "
+                      "and F64"));
   h = small_header();
   h["0.bias"]["dtype"] = "I32";
   BOOST_TEST(contains(load_small(file_of(h.dump(), data)).message, "has dtype I32 in the file"));
@@ -455,7 +461,8 @@ BOOST_AUTO_TEST_CASE(gigabytes_announced_in_a_small_header_allocate_nothing) {
   };
   json h = small_header();
   std::uint64_t const g16 = std::uint64_t{16} << 30;
-  h["0.weight"] = {{"dtype", "F32"}, {"shape", {std::uint64_t{1} << 32}}, {"data_offsets", {0, g16}}};
+  h["0.weight"] = {
+      {"dtype", "F32"}, {"shape", {std::uint64_t{1} << 32}}, {"data_offsets", {0, g16}}};
   refused(h, "data_offsets [0, 17179869184), past the end of the data section");
   h["0.weight"]["shape"] = {std::uint64_t{1} << 40, std::uint64_t{1} << 40};
   refused(h, "shape [1099511627776, 1099511627776], more bytes than any file holds");
@@ -513,11 +520,11 @@ BOOST_AUTO_TEST_CASE(named_vectors_matrices_and_buffers_round_trip) {
   std::vector<float> buf{1, 2, 3, 4, 5, 6, 7, 8};
   pp::save_options so;
   so.metadata["origin"] = "test";
-  pp::io_result const s = pp::save_tensors(
-      path,
-      {pp::named_tensor("m", m), pp::named_tensor("v", v),
-       pp::named_tensor("b", std::span<float const>(buf), {2, 2, 2})},
-      so);
+  pp::io_result const s =
+      pp::save_tensors(path,
+                       {pp::named_tensor("m", m), pp::named_tensor("v", v),
+                        pp::named_tensor("b", std::span<float const>(buf), {2, 2, 2})},
+                       so);
   BOOST_TEST_REQUIRE(s.ok, s.message);
   pp::mat<float, 2, 3> m2{};
   pp::vec<double, 2> v2{};
@@ -525,11 +532,11 @@ BOOST_AUTO_TEST_CASE(named_vectors_matrices_and_buffers_round_trip) {
   std::map<std::string, std::string> meta;
   pp::load_options lo;
   lo.metadata = &meta;
-  pp::io_result const l = pp::load_tensors(
-      path,
-      {pp::named_tensor("m", m2), pp::named_tensor("v", v2),
-       pp::named_tensor("b", std::span<float>(buf2), {2, 2, 2})},
-      lo);
+  pp::io_result const l =
+      pp::load_tensors(path,
+                       {pp::named_tensor("m", m2), pp::named_tensor("v", v2),
+                        pp::named_tensor("b", std::span<float>(buf2), {2, 2, 2})},
+                       lo);
   BOOST_TEST_REQUIRE(l.ok, l.message);
   BOOST_TEST(m2 == m);
   BOOST_TEST(v2 == v);
@@ -553,8 +560,8 @@ BOOST_AUTO_TEST_CASE(named_vectors_matrices_and_buffers_round_trip) {
 
 namespace {
 
-using ckpt_net = pp::mlp<float, pp::input<2>, pp::dense<16, pp::tanh>, pp::dense<16, pp::tanh>,
-                         pp::dense<1>>;
+using ckpt_net =
+    pp::mlp<float, pp::input<2>, pp::dense<16, pp::tanh>, pp::dense<16, pp::tanh>, pp::dense<1>>;
 
 struct toy_data {
   pp::mat<float, 32, 2> x{};
@@ -586,18 +593,18 @@ void check_resume(Opt opt, std::string const& what) {
     constexpr int first = 15;
 
     auto a = std::make_unique<ckpt_net>(make_net<ckpt_net>(7));
-    auto ta = std::make_unique<pp::trainer<ckpt_net, pp::mse, Opt>>(*a, pp::mse{}, opt);
+    auto ta = std::make_unique<pp::trainer<ckpt_net, pp::mse, Opt, 32>>(*a, pp::mse{}, opt);
     for (int i = 0; i < total; ++i) (void)ta->step(data.x, data.y);
 
     auto b = std::make_unique<ckpt_net>(make_net<ckpt_net>(7));
-    auto tb = std::make_unique<pp::trainer<ckpt_net, pp::mse, Opt>>(*b, pp::mse{}, opt);
+    auto tb = std::make_unique<pp::trainer<ckpt_net, pp::mse, Opt, 32>>(*b, pp::mse{}, opt);
     for (int i = 0; i < first; ++i) (void)tb->step(data.x, data.y);
     pp::io_result const s = pp::save_checkpoint(*tb, path);
     BOOST_TEST_REQUIRE(s.ok, s.message);
     BOOST_TEST(contains(s.message, "saved a checkpoint at step 15"));
 
     auto c = std::make_unique<ckpt_net>(make_net<ckpt_net>(99));  // other weights: overwritten
-    auto tc = std::make_unique<pp::trainer<ckpt_net, pp::mse, Opt>>(*c, pp::mse{}, opt);
+    auto tc = std::make_unique<pp::trainer<ckpt_net, pp::mse, Opt, 32>>(*c, pp::mse{}, opt);
     pp::io_result const l = pp::load_checkpoint(*tc, path);
     BOOST_TEST_REQUIRE(l.ok, l.message);
     BOOST_TEST(tc->step_count() == std::uint64_t{first});
@@ -623,7 +630,7 @@ BOOST_AUTO_TEST_CASE(a_resumed_run_continues_bit_for_bit) {
 BOOST_AUTO_TEST_CASE(a_checkpoint_is_checked_before_it_is_used) {
   toy_data const data;
   auto net = std::make_unique<ckpt_net>(make_net<ckpt_net>(7));
-  pp::trainer t{*net, pp::mse{}, pp::adam{}};
+  pp::trainer t{*net, pp::mse{}, pp::adam{}, pp::batch<32>};
   for (int i = 0; i < 3; ++i) (void)t.step(data.x, data.y);
   bytes_t file;
   BOOST_TEST_REQUIRE(pp::save_checkpoint(t, file).ok);
@@ -652,17 +659,19 @@ BOOST_AUTO_TEST_CASE(a_checkpoint_is_checked_before_it_is_used) {
   pp::trainer t3{*fresh, pp::mse{}, pp::sgd{.momentum = 0.9}};
   pp::io_result const o = pp::load_checkpoint(t3, std::span<std::byte const>(file));
   BOOST_TEST(!o.ok);
-  BOOST_TEST(contains(o.message, "the checkpoint's optimizer is \"adam with 2 state buffers\", "
-                                 "but the trainer's is \"sgd with 1 state buffers\""));
-  using other_t = pp::mlp<float, pp::input<2>, pp::dense<16, pp::relu>, pp::dense<16, pp::tanh>,
-                          pp::dense<1>>;
+  BOOST_TEST(contains(o.message,
+                      "the checkpoint's optimizer is \"adam with 2 state buffers\", "
+                      "but the trainer's is \"sgd with 1 state buffers\""));
+  using other_t =
+      pp::mlp<float, pp::input<2>, pp::dense<16, pp::relu>, pp::dense<16, pp::tanh>, pp::dense<1>>;
   auto other = std::make_unique<other_t>();
   pp::trainer t4{*other, pp::mse{}, pp::adam{}};
   pp::io_result const n = pp::load_checkpoint(t4, std::span<std::byte const>(file));
   BOOST_TEST(!n.ok);
-  BOOST_TEST(contains(n.message, "the checkpoint is of the network \"float input<2> "
-                                 "dense<16,tanh> dense<16,tanh> dense<1,identity>\", but the "
-                                 "trainer's network is \"float input<2> dense<16,relu>"));
+  BOOST_TEST(contains(n.message,
+                      "the checkpoint is of the network \"float input<2> "
+                      "dense<16,tanh> dense<16,tanh> dense<1,identity>\", but the "
+                      "trainer's network is \"float input<2> dense<16,relu>"));
   // plain weights are not a checkpoint; a checkpoint is weights (with its extra tensors)
   bytes_t weights;
   BOOST_TEST_REQUIRE(pp::save_safetensors(*net, weights).ok);

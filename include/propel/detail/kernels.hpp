@@ -34,9 +34,9 @@ namespace propel::detail {
 template <class T, std::size_t Bytes>
 struct simd;
 #define PROPEL_DETAIL_SIMD(T, B)                                                        \
-  template <>                                                                         \
-  struct simd<T, B> {                                                                 \
-    typedef T type __attribute__((vector_size(B)));                                   \
+  template <>                                                                           \
+  struct simd<T, B> {                                                                   \
+    typedef T type __attribute__((vector_size(B)));                                     \
     typedef T unaligned __attribute__((vector_size(B), aligned(sizeof(T)), may_alias)); \
   };
 PROPEL_DETAIL_SIMD(float, 8)
@@ -80,8 +80,9 @@ inline T simd_sum(simd_t<T, B> x) {
 
 /// Elements of T in the widest vector register (PROPEL_VECTOR_BYTES); at least 1.
 template <class T>
-inline constexpr std::size_t vector_lanes =
-    PROPEL_VECTOR_BYTES / sizeof(T) > 0 ? PROPEL_VECTOR_BYTES / sizeof(T) : 1;
+inline constexpr std::size_t vector_lanes = PROPEL_VECTOR_BYTES / sizeof(T) > 0
+                                                ? PROPEL_VECTOR_BYTES / sizeof(T)
+                                                : 1;
 
 /// Rows of each operand in a register tile: 4 x 4 dot products (or 4 rows x 2 vectors of a
 /// broadcast tile) fit the 32 vector registers of AVX-512 or SVE; fewer registers, smaller tiles.
@@ -130,7 +131,8 @@ constexpr void dot_tile(T const* PROPEL_RESTRICT x, T const* PROPEL_RESTRICT w,
         for (std::size_t i = 0; i < Ri; ++i) {
           for (std::size_t o = 0; o < Ro; ++o) {
             T tail[L] = {};
-            for (std::size_t l = 0; l < K - main; ++l) tail[l] = x[i * K + main + l] * w[o * K + main + l];
+            for (std::size_t l = 0; l < K - main; ++l)
+              tail[l] = x[i * K + main + l] * w[o * K + main + l];
             if constexpr (main < K) acc[i][o] += simd_load(tail);
             y[i * ldy + o] = simd_sum<T>(acc[i][o]);
           }
@@ -194,8 +196,8 @@ constexpr void gemm_nt_dot(T const* x, T const* w, T* y) {
 /// a[i * As + p * Ps], so the left operand may be read transposed.
 template <std::size_t Ri, std::size_t Cj, std::size_t P, std::size_t As, std::size_t Ps,
           std::size_t Ldb, class T, class Init, class Out>
-constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b,
-                          Init const& init, Out const& out) {
+constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b, Init const& init,
+                          Out const& out) {
 #ifdef PROPEL_DETAIL_VECTOR_TYPES
   constexpr std::size_t L = vector_lanes<T>;
   if constexpr (Cj % L == 0 && L > 1) {
@@ -265,7 +267,8 @@ constexpr void gemm_bcast(T const* a, T const* b, Init const& init, Out const& o
     if constexpr (m_main < M) block.template operator()<M - m_main, cj>(m_main, j);
   }
   if constexpr (n_main < N) {
-    for (std::size_t i = 0; i < m_main; i += ri) block.template operator()<ri, N - n_main>(i, n_main);
+    for (std::size_t i = 0; i < m_main; i += ri)
+      block.template operator()<ri, N - n_main>(i, n_main);
     if constexpr (m_main < M) block.template operator()<M - m_main, N - n_main>(m_main, n_main);
   }
 }
@@ -291,8 +294,7 @@ constexpr void gemm_nt_panel(T const* x, T const* w, T* y) {
       for (std::size_t p = 0; p < Pc; ++p) panel[p * N + o] = w[o * K + p0 + p];
     }
     gemm_bcast<M, N, Pc, K, 1, N>(
-        x + p0, panel,
-        [&](std::size_t i, std::size_t j) { return p0 == 0 ? T{} : y[i * N + j]; },
+        x + p0, panel, [&](std::size_t i, std::size_t j) { return p0 == 0 ? T{} : y[i * N + j]; },
         [&](std::size_t i, std::size_t j, T v) { y[i * N + j] = v; });
   };
   constexpr std::size_t k_main = K / pd * pd;
@@ -310,36 +312,32 @@ constexpr void gemm_nt(T const* x, T const* w, T* y) {
   }
 }
 
-/// What the backward pass of W·x does with the derivative of W: nothing, add it into a
-/// gradient slot, or (a fused SGD step) store it and move W by scale times it.
-enum class grad_mode { none, add, update };
+/// The writer of a backward pass that delivers nothing (W·x when W is not differentiated).
+struct no_writer {
+  static constexpr bool accumulates = false;
+  static constexpr bool moves_param = false;
+  template <class T>
+  constexpr void operator()(std::size_t, T) const noexcept {}
+};
 
-/// One row i of matvec_backward, W's row read through the one pointer that also updates it.
-template <std::size_t K, bool NeedX, grad_mode Mode, class T, class WPtr>
-constexpr void matvec_backward_row(WPtr PROPEL_RESTRICT w, T const* PROPEL_RESTRICT x, T d,
-                                   T* PROPEL_RESTRICT dx, T* PROPEL_RESTRICT g, T scale) {
+/// One row i of matvec_backward. When the writer moves W (a fused update), w is the
+/// writer's own parameter pointer: each element is read before the write that moves it.
+template <std::size_t K, bool NeedX, class T, class WPtr, class Write>
+constexpr void matvec_backward_row(WPtr w, T const* PROPEL_RESTRICT x, T d, T* PROPEL_RESTRICT dx,
+                                   Write const& write, std::size_t base) {
   for (std::size_t p = 0; p < K; ++p) {
-    T const wv = w[p];
-    if constexpr (NeedX) dx[p] += wv * d;
-    if constexpr (Mode == grad_mode::add) {
-      g[p] += d * x[p];
-    } else if constexpr (Mode == grad_mode::update) {
-      T const v = d * x[p];
-      g[p] = v;
-      w[p] = wv + scale * v;
-    }
+    if constexpr (NeedX) dx[p] += w[p] * d;
+    if constexpr (!std::is_same_v<Write, no_writer>) write(base + p, d * x[p]);
   }
 }
 
 /// The backward pass of y = W x (W: M x K row-major) for one sample, one pass over W:
 /// dx[p] += Σ_i W[i, p] dz[i] in the order of i (when NeedX), and dW[i, p] = dz[i] x[p]
-/// delivered as Mode says. With grad_mode::update, w is the parameter itself: each element
-/// is read (for dx) before it moves.
-template <std::size_t M, std::size_t K, bool NeedX, grad_mode Mode, class T, class WPtr>
-constexpr void matvec_backward(WPtr w, T const* x, T const* dz, T* dx, T* g, T scale) {
+/// handed to `write` once per element (at flat index i K + p).
+template <std::size_t M, std::size_t K, bool NeedX, class T, class WPtr, class Write>
+constexpr void matvec_backward(WPtr w, T const* x, T const* dz, T* dx, Write const& write) {
   for (std::size_t i = 0; i < M; ++i) {
-    matvec_backward_row<K, NeedX, Mode, T>(w + i * K, x, dz[i], dx,
-                                           Mode == grad_mode::none ? g : g + i * K, scale);
+    matvec_backward_row<K, NeedX, T>(w + i * K, x, dz[i], dx, write, i * K);
   }
 }
 

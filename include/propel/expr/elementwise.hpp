@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <propel/expr/expression.hpp>
 #include <type_traits>
+#include <utility>
 
 namespace propel {
 
@@ -23,6 +24,9 @@ struct unary_expr {
   struct cache_type {
     [[no_unique_address]] typename Arg::cache_type arg;
   };
+  struct scratch_type {
+    [[no_unique_address]] typename Arg::scratch_type arg;
+  };
 
   [[no_unique_address]] Op op;
   Arg arg;
@@ -39,10 +43,11 @@ struct unary_expr {
     return op.value(detail::element_at(arg, c.arg, row, col));
   }
   template <class Adj, class Sink>
-  constexpr void backward(cache_type const& c, Adj const& adj, Sink& sink) const {
+  constexpr void backward(cache_type const& c, scratch_type& s, Adj const& adj, Sink& sink) const {
     if constexpr (detail::depends_on_v<Arg, Sink>) {
       arg.backward(
-          c.arg, [&](std::size_t i) { return adj(i) * op.derivative(arg.at(c.arg, i)); }, sink);
+          c.arg, s.arg, [&](std::size_t i) { return adj(i) * op.derivative(arg.at(c.arg, i)); },
+          sink);
     }
   }
 };
@@ -93,6 +98,15 @@ struct binary_expr {
     [[no_unique_address]] typename L::cache_type l;
     [[no_unique_address]] typename R::cache_type r;
   };
+  /// When both operands take part in a gradient, dJ/de is materialised once (`adj`) and both
+  /// read it, rather than evaluating the lazy chain above this node twice.
+  static constexpr bool shares_adjoint = detail::has_leaves_v<L> && detail::has_leaves_v<R>;
+  struct scratch_type {
+    [[no_unique_address]] typename L::scratch_type l;
+    [[no_unique_address]] typename R::scratch_type r;
+    [[no_unique_address]] detail::scratch_buffer_t<shares_adjoint, tensor_t<value_type, shape_type>>
+        adj;
+  };
 
   [[no_unique_address]] Op op;
   L l;
@@ -131,10 +145,25 @@ struct binary_expr {
     }
   }
   template <class Adj, class Sink>
-  constexpr void backward(cache_type const& c, Adj const& adj, Sink& sink) const {
+  constexpr void backward(cache_type const& c, scratch_type& s, Adj const& adj, Sink& sink) const {
+    constexpr bool need_l = detail::depends_on_v<L, Sink>;
+    constexpr bool need_r = detail::depends_on_v<R, Sink>;
+    if constexpr (need_l && need_r) {
+      for (std::size_t i = 0; i < shape_type::size; ++i) detail::flat(s.adj, i) = adj(i);
+      backward_operands(
+          c, s, [&](std::size_t i) { return detail::flat(std::as_const(s.adj), i); }, sink);
+    } else {
+      backward_operands(c, s, adj, sink);
+    }
+  }
+
+ private:
+  template <class Adj, class Sink>
+  constexpr void backward_operands(cache_type const& c, scratch_type& s, Adj const& adj,
+                                   Sink& sink) const {
     if constexpr (detail::depends_on_v<L, Sink>) {
       l.backward(
-          c.l,
+          c.l, s.l,
           [&](std::size_t i) {
             return adj(i) * op.d_left(l.at(c.l, i), r.at(c.r, right_index(i)));
           },
@@ -146,7 +175,7 @@ struct binary_expr {
         constexpr std::size_t n = R::shape_type::size;
         constexpr std::size_t rows = L::shape_type::rows;
         r.backward(
-            c.r,
+            c.r, s.r,
             [&](std::size_t j) {
               value_type total{};
               for (std::size_t row = 0; row < rows; ++row) {
@@ -158,8 +187,8 @@ struct binary_expr {
             sink);
       } else {
         r.backward(
-            c.r, [&](std::size_t i) { return adj(i) * op.d_right(l.at(c.l, i), r.at(c.r, i)); },
-            sink);
+            c.r, s.r,
+            [&](std::size_t i) { return adj(i) * op.d_right(l.at(c.l, i), r.at(c.r, i)); }, sink);
       }
     }
   }

@@ -14,9 +14,12 @@
 ///    producer's epilogue while the freshly produced block is still hot.
 ///  - `e.at(c, i)` is element i (flat, row-major). Element-wise nodes compute it on demand
 ///    and own no buffer; only products, row-wise reductions and whole reductions own one.
-///  - `e.backward(c, adj, sink)` receives dJ/de lazily, as a callable `adj(i)`, and passes
-///    dJ/d(operand) on in the same form. Leaves add what reaches them into the gradient
-///    slots of the `sink`; subtrees without a requested leaf are skipped at compile time.
+///  - `e.backward(c, s, adj, sink)` receives dJ/de lazily, as a callable `adj(i)`, and
+///    passes dJ/d(operand) on in the same form. Leaves deliver what reaches them to the
+///    gradient slots of the `sink` through its writers; subtrees without a requested leaf are
+///    skipped at compile time. Whatever a node materialises on the way (a product's dJ/dZ, a
+///    derivative handed to an operand) goes into its part of the scratch `s`, of type
+///    `scratch_type`, so that a backward pass needs no stack beyond a few scalars.
 #pragma once
 
 #include <concepts>
@@ -41,10 +44,16 @@ concept Expression = requires {
 template <class E>
 concept ScalarExpression = Expression<E> &&(E::shape_type::rank == 0);
 
-/// The workspace (cached intermediate values) that evaluating expression E needs. Its size
-/// is a compile-time constant: `sizeof(workspace_t<E>)`.
+/// The workspace of a forward and a backward pass of E: the values the forward pass caches
+/// (`cache`, all that evaluating E needs) and the buffers its backward pass fills
+/// (`scratch`). Its size is a compile-time constant: `sizeof(workspace_t<E>)`.
+template <class E>
+struct workspace {
+  typename E::cache_type cache;
+  [[no_unique_address]] typename E::scratch_type scratch;
+};
 template <Expression E>
-using workspace_t = typename E::cache_type;
+using workspace_t = workspace<std::remove_cv_t<E>>;
 
 /// The value type of expression E: a scalar, a propel::vec or a propel::mat.
 template <Expression E>
@@ -78,6 +87,22 @@ inline constexpr bool contains_v = false;
 template <class... Ts, class X>
 inline constexpr bool contains_v<type_list<Ts...>, X> = (std::is_same_v<Ts, X> || ...);
 
+/// The position of X in Ts... (the first occurrence; sizeof...(Ts) when absent).
+template <class X, class... Ts>
+inline constexpr std::size_t index_of_v = [] {
+  std::size_t i = 0;
+  bool found = false;
+  ((found = found || std::is_same_v<X, Ts>, i += found ? 0 : 1), ...);
+  return i;
+}();
+
+/// How many times X occurs in List.
+template <class List, class X>
+inline constexpr std::size_t count_v = 0;
+template <class... Ts, class X>
+inline constexpr std::size_t count_v<type_list<Ts...>, X> = (std::size_t{std::is_same_v<Ts, X>} +
+                                                             ... + 0);
+
 /// True when any of Wanted's identities occurs in List.
 template <class List, class Wanted>
 inline constexpr bool intersects_v = false;
@@ -100,40 +125,55 @@ inline constexpr bool writes_slot_v = [] {
 }();
 
 /// Delivers derivatives to a gradient slot by adding them: `w(i, v)` is `grad[i] += v`.
+/// Every writer says whether it `accumulates` (a node may then hand it partial sums of one
+/// element) and whether it `moves_param`: a writer that also steps the parameter (a trainer's
+/// fused update) exposes the parameter as `param`, and a kernel that reads the parameter
+/// while delivering its derivative reads it through that pointer, before each write.
 template <class T>
 struct adding_writer {
-  static constexpr bool fused = false;
+  static constexpr bool accumulates = true;
+  static constexpr bool moves_param = false;
   T* grad;
   constexpr void operator()(std::size_t i, T v) const { grad[i] += v; }
 };
 
-/// Delivers derivatives for a sink that applies a plain SGD step as the backward pass runs
-/// (a trainer's fused update): `w(i, v)` stores the derivative, `grad[i] = v`, and moves the
-/// parameter at once, `param[i] += scale v` (scale is -lr). Such a sink is used only when
-/// every parameter occurs once in the expression and every node delivers each element of
-/// a derivative once, after its last read of that parameter element.
-template <class T>
-struct updating_writer {
-  static constexpr bool fused = true;
-  T* grad;
-  T* param;
-  T scale;
-  constexpr void operator()(std::size_t i, T v) const {
-    grad[i] = v;
-    param[i] += scale * v;
-  }
-};
-
-/// The writer for the slot of leaf identity Id in Sink.
+/// The writer for the slot of leaf identity Id in Sink: the sink's own (`sink.writer<Id>()`)
+/// when it defines one, otherwise an adding_writer. A sink whose writers do not accumulate
+/// must receive each element of each derivative exactly once (see docs/expressions.md).
 template <class Id, class Sink>
 [[nodiscard]] constexpr auto slot_writer(Sink& sink) {
-  using T = std::remove_pointer_t<decltype(sink.template slot<Id>())>;
-  if constexpr (requires { Sink::applies_update; }) {
-    return updating_writer<T>{sink.template slot<Id>(), sink.template param<Id>(), sink.scale};
+  if constexpr (requires { sink.template writer<Id>(); }) {
+    return sink.template writer<Id>();
   } else {
+    using T = std::remove_pointer_t<decltype(sink.template slot<Id>())>;
     return adding_writer<T>{sink.template slot<Id>()};
   }
 }
+
+/// Whether the writers of Sink add into their slots (false: each element is delivered once).
+template <class Sink>
+inline constexpr bool sink_accumulates_v = [] {
+  if constexpr (requires { Sink::accumulates; }) {
+    return Sink::accumulates;
+  } else {
+    return true;
+  }
+}();
+
+/// Whether every identity in Ids occurs exactly once in List.
+template <class List, class Ids>
+inline constexpr bool each_once_v = false;
+template <class List, class... Ids>
+inline constexpr bool each_once_v<List, type_list<Ids...>> = ((count_v<List, Ids> == 1) && ...);
+
+/// True when E's backward pass may have anything to deliver: E contains a variable.
+template <class E>
+inline constexpr bool has_leaves_v = !std::is_same_v<typename E::leaf_ids, type_list<>>;
+
+/// A buffer for the backward pass when Needed, nothing otherwise.
+struct no_scratch {};
+template <bool Needed, class V>
+using scratch_buffer_t = std::conditional_t<Needed, V, no_scratch>;
 
 /// Element (row, col) of a matrix expression e. Element-wise nodes provide `at_rc`, so that
 /// a vector broadcast over the rows (a bias over a batch) is read at `col` rather than at
@@ -157,7 +197,8 @@ constexpr void for_each_element(E const& e, C const& c, std::size_t begin, std::
   if constexpr (E::shape_type::rank == 2 && cols > 1) {
     if (begin % cols == 0 && end % cols == 0) {
       for (std::size_t row = begin / cols; row < end / cols; ++row) {
-        for (std::size_t col = 0; col < cols; ++col) f(row * cols + col, element_at(e, c, row, col));
+        for (std::size_t col = 0; col < cols; ++col)
+          f(row * cols + col, element_at(e, c, row, col));
       }
       return;
     }

@@ -20,13 +20,7 @@ struct gradient_sink {
 
   template <class Id>
   [[nodiscard]] constexpr T* slot() const noexcept {
-    constexpr std::size_t index = [] {
-      std::size_t i = 0;
-      bool found = false;
-      ((found = found || std::is_same_v<Id, Ids>, i += found ? 0 : 1), ...);
-      return i;
-    }();
-    return slots[index];
+    return slots[detail::index_of_v<Id, Ids...>];
   }
 };
 
@@ -91,10 +85,10 @@ struct distinct_ids<Id, Rest...>
 /// The value of an expression: a scalar, a propel::vec or a propel::mat.
 template <Expression E>
 [[nodiscard]] constexpr value_t<E> evaluate(E const& e) {
-  workspace_t<E> ws;
+  typename E::cache_type c;  // a forward pass only: no backward scratch
   value_t<E> out;
-  e.forward(ws, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) detail::flat(out, i) = e.at(ws, i);
+  e.forward(c, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) detail::flat(out, i) = e.at(c, i);
   });
   return out;
 }
@@ -102,16 +96,21 @@ template <Expression E>
 /// Runs e forward in the caller's workspace and returns its value (for a scalar e).
 template <ScalarExpression E>
 constexpr typename E::value_type forward(E const& e, workspace_t<E>& ws) {
-  e.forward(ws, detail::no_epilogue{});
-  return e.at(ws, 0);
+  e.forward(ws.cache, detail::no_epilogue{});
+  return e.at(ws.cache, 0);
 }
 
-/// Runs the backward pass of a scalar e whose forward pass filled ws, adding dJ/dleaf into
-/// the sink's slots (which the caller zeroes first if it wants the derivative alone).
+/// Runs the backward pass of a scalar e whose forward pass filled ws, delivering dJ/dleaf to
+/// the sink's slots: a gradient_sink adds into them (the caller zeroes them first if it
+/// wants the derivative alone); a sink with writers of its own decides (nn/gradient.hpp).
 template <ScalarExpression E, class Sink>
-constexpr void backward(E const& e, workspace_t<E> const& ws, Sink& sink) {
+constexpr void backward(E const& e, workspace_t<E>& ws, Sink& sink) {
+  static_assert(detail::sink_accumulates_v<Sink> ||
+                    detail::each_once_v<typename E::leaf_ids, typename Sink::ids>,
+                "propel::backward: this sink stores each derivative once instead of adding it "
+                "up, so every variable it collects must occur exactly once in the expression");
   e.backward(
-      ws, [](std::size_t) { return typename E::value_type(1); }, sink);
+      ws.cache, ws.scratch, [](std::size_t) { return typename E::value_type(1); }, sink);
 }
 
 /// The value of a scalar expression and its derivatives with respect to the variables

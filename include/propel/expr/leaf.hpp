@@ -52,6 +52,7 @@ struct leaf {
   using leaf_ids =
       std::conditional_t<std::is_void_v<Id>, detail::type_list<>, detail::type_list<Id>>;
   struct cache_type {};
+  struct scratch_type {};
 
   V const* data;
 
@@ -63,7 +64,7 @@ struct leaf {
     return data->elements[i];
   }
   template <class Adj, class Sink>
-  constexpr void backward(cache_type const&, Adj const& adj, Sink& sink) const {
+  constexpr void backward(cache_type const&, scratch_type&, Adj const& adj, Sink& sink) const {
     if constexpr (writes_slot<Sink>) {
       auto const write = detail::slot_writer<Id>(sink);
       for (std::size_t i = 0; i < shape_type::size; ++i) write(i, adj(i));
@@ -74,10 +75,6 @@ struct leaf {
   /// (element i of the leaf is element slot_index(i) of the slot).
   template <class Sink>
   static constexpr bool writes_slot = detail::contains_v<typename Sink::ids, Id>;
-  template <class Sink>
-  [[nodiscard]] constexpr value_type* slot(Sink& sink) const {
-    return sink.template slot<Id>();
-  }
   /// How a product delivers this leaf's derivative to Sink (see detail::slot_writer).
   template <class Sink>
   [[nodiscard]] constexpr auto writer(Sink& sink) const {

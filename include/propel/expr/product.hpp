@@ -51,8 +51,7 @@ constexpr void prepare_operand(E const& e, operand_cache<E>& oc) {
   } else {
     // the operand's element-wise chain runs in the epilogue of whatever produces it
     e.forward(oc.c, [&](std::size_t begin, std::size_t end) {
-      for_each_element(e, oc.c, begin, end,
-                       [&](std::size_t i, auto v) { oc.buf.elements[i] = v; });
+      for_each_element(e, oc.c, begin, end, [&](std::size_t i, auto v) { oc.buf.elements[i] = v; });
     });
   }
 }
@@ -73,7 +72,9 @@ inline constexpr bool is_transpose_v<transpose_expr<Arg>> = true;
 
 /// Whether E is a leaf: its elements lie row-major in memory, at e.data->elements.
 template <class E>
-inline constexpr bool is_memory_leaf_v = requires(E const& e) { e.data->elements; };
+inline constexpr bool is_memory_leaf_v = requires(E const& e) {
+  e.data->elements;
+};
 
 /// Whether a product can read operand E row-major from memory once it is prepared: a
 /// leaf, or an operand that is not direct (it is made ready in a buffer of its own).
@@ -185,69 +186,82 @@ struct product_expr {
     return c.out.elements[i];
   }
 
+  /// What the backward pass materialises: dJ/dZ, and dJ/d(operand) for an operand that
+  /// has variables, unless the kernel delivers it to the operand's slot itself (W of W·x,
+  /// Wᵀ of X·Wᵀ).
+  static constexpr bool any_leaves = detail::has_leaves_v<A> || detail::has_leaves_v<B>;
+  static constexpr bool a_buffer =
+      detail::has_leaves_v<A> && !(matvec_path && detail::is_memory_leaf_v<A>);
+  static constexpr bool b_buffer = detail::has_leaves_v<B> && !nt_path;
+  struct scratch_type {
+    [[no_unique_address]] typename A::scratch_type a;
+    [[no_unique_address]] typename B::scratch_type b;
+    [[no_unique_address]] detail::scratch_buffer_t<any_leaves, tensor_t<value_type, shape_type>> dz;
+    [[no_unique_address]] detail::scratch_buffer_t<a_buffer, value_t<A>> da;
+    [[no_unique_address]] detail::scratch_buffer_t<b_buffer, value_t<B>> db;
+  };
+
   template <class Adj, class Sink>
-  constexpr void backward(cache_type const& c, Adj const& adj, Sink& sink) const {
+  constexpr void backward(cache_type const& c, scratch_type& s, Adj const& adj, Sink& sink) const {
     constexpr bool need_a = detail::depends_on_v<A, Sink>;
     constexpr bool need_b = detail::depends_on_v<B, Sink>;
     if constexpr (need_a || need_b) {
-      value_type dz[m * n];
-      for (std::size_t i = 0; i < m * n; ++i) dz[i] = adj(i);
+      for (std::size_t i = 0; i < m * n; ++i) s.dz.elements[i] = adj(i);
       if constexpr (matvec_path && (!need_a || detail::is_memory_leaf_v<A>)) {
-        backward_matvec(c, dz, sink);
+        backward_matvec(c, s, sink);
       } else if constexpr (nt_path) {
-        backward_nt(c, dz, sink);
+        backward_nt(c, s, sink);
       } else {
-        backward_generic(c, dz, sink);
+        backward_generic(c, s, sink);
       }
     }
   }
 
  private:
-  struct no_buffer {};
-
   /// dJ/dx and dJ/dW of W·x in one pass over the rows of W (a leaf when it is needed).
   template <class Sink>
-  constexpr void backward_matvec(cache_type const& c, value_type const* dz, Sink& sink) const {
+  constexpr void backward_matvec(cache_type const& c, scratch_type& s, Sink& sink) const {
     constexpr bool need_a = detail::depends_on_v<A, Sink>;
     constexpr bool need_b = detail::depends_on_v<B, Sink>;
     value_type const* x = detail::operand_data(b, c.b);
-    [[maybe_unused]] std::conditional_t<need_b, value_t<B>, no_buffer> dx{};
-    value_type* dxp = nullptr;
-    if constexpr (need_b) dxp = dx.elements;
+    value_type const* dz = s.dz.elements;
+    value_type* dx = nullptr;
+    if constexpr (need_b) {
+      dx = s.db.elements;
+      for (std::size_t p = 0; p < k; ++p) dx[p] = value_type{};
+    }
     if constexpr (need_a) {
       auto const write = a.writer(sink);
-      if constexpr (decltype(write)::fused) {
-        detail::matvec_backward<m, k, need_b, detail::grad_mode::update>(
-            write.param, x, dz, dxp, write.grad, write.scale);
+      if constexpr (decltype(write)::moves_param) {
+        detail::matvec_backward<m, k, need_b>(write.param, x, dz, dx, write);
       } else {
-        detail::matvec_backward<m, k, need_b, detail::grad_mode::add>(
-            a.data->elements, x, dz, dxp, write.grad, value_type(1));
+        detail::matvec_backward<m, k, need_b>(a.data->elements, x, dz, dx, write);
       }
     } else {
-      detail::matvec_backward<m, k, need_b, detail::grad_mode::none>(
-          detail::operand_data(a, c.a), x, dz, dxp, static_cast<value_type*>(nullptr),
-          value_type(1));
+      detail::matvec_backward<m, k, need_b>(detail::operand_data(a, c.a), x, dz, dx,
+                                            detail::no_writer{});
     }
-    if constexpr (need_b) deliver<B>(b, c.b, dx, sink);
+    if constexpr (need_b) deliver<B>(b, c.b, s.b, s.db, sink);
   }
 
-  /// dJ/dX = dZ W first (it reads W), then dJ/dW = dZᵀ X (it may move W: a fused step).
+  /// dJ/dX = dZ W first (it reads W), then dJ/dW = dZᵀ X (its writer may move W).
   template <class Sink>
-  constexpr void backward_nt(cache_type const& c, value_type const* dz, Sink& sink) const {
+  constexpr void backward_nt(cache_type const& c, scratch_type& s, Sink& sink) const {
     constexpr bool need_a = detail::depends_on_v<A, Sink>;
     constexpr bool need_b = detail::depends_on_v<B, Sink>;
-    value_type const* w = b.arg.data->elements;  // n x k
+    value_type const* dz = s.dz.elements;
+    auto const zero = [](std::size_t, std::size_t) { return value_type{}; };
     if constexpr (need_a) {
-      value_t<A> dx;
+      value_type* dx = s.da.elements;
       detail::gemm_bcast<m, k, n, n, 1, k>(
-          dz, w, [](std::size_t, std::size_t) { return value_type{}; },
-          [&](std::size_t i, std::size_t j, value_type v) { dx.elements[i * k + j] = v; });
-      deliver<A>(a, c.a, dx, sink);
+          dz, b.arg.data->elements, zero,
+          [&](std::size_t i, std::size_t j, value_type v) { dx[i * k + j] = v; });
+      deliver<A>(a, c.a, s.a, s.da, sink);
     }
     if constexpr (need_b) {
       auto const write = b.writer(sink);
       detail::gemm_bcast<n, k, m, 1, n, k>(
-          dz, detail::operand_data(a, c.a), [](std::size_t, std::size_t) { return value_type{}; },
+          dz, detail::operand_data(a, c.a), zero,
           [&](std::size_t o, std::size_t p, value_type v) { write(o * k + p, v); });
     }
   }
@@ -255,71 +269,68 @@ struct product_expr {
   /// Hands dJ/dE (a complete buffer shaped like E) to operand E: through its slot writer
   /// when E writes a slot, otherwise to its own backward pass.
   template <class E, class Buffer, class Sink>
-  static constexpr void deliver(E const& e, detail::operand_cache<E> const& oc, Buffer const& d,
-                                Sink& sink) {
+  static constexpr void deliver(E const& e, detail::operand_cache<E> const& oc,
+                                typename E::scratch_type& es, Buffer const& d, Sink& sink) {
     if constexpr (detail::writes_slot_v<E, Sink>) {
       auto const write = e.writer(sink);
       for (std::size_t i = 0; i < E::shape_type::size; ++i) write(E::slot_index(i), d.elements[i]);
     } else {
       e.backward(
-          oc.c, [&](std::size_t i) { return d.elements[i]; }, sink);
+          oc.c, es, [&](std::size_t i) { return d.elements[i]; }, sink);
     }
   }
 
-  /// Any other product: dJ/dA = dZ·Bᵀ and dJ/dB = Aᵀ·dZ in one pass over A. A slot is
-  /// written in place while the loops run only when its writer adds; a fused step's writer
-  /// gets complete buffers afterwards (every read of A and B happens before).
+  /// Whether operand E's derivative can be added into its slot while the loops run: E writes
+  /// a slot and its writer accumulates. Otherwise the derivative is completed in a buffer
+  /// and delivered afterwards, once per element, after every read of A and B.
+  template <class E, class Sink>
+  static constexpr bool adds_in_place = [] {
+    if constexpr (detail::depends_on_v<E, Sink> && detail::writes_slot_v<E, Sink>) {
+      return detail::writer_t<E, Sink>::accumulates;
+    } else {
+      return false;
+    }
+  }();
+
+  /// Any other product: dJ/dA = dZ·Bᵀ and dJ/dB = Aᵀ·dZ in one pass over A.
   template <class Sink>
-  constexpr void backward_generic(cache_type const& c, value_type const* dz, Sink& sink) const {
+  constexpr void backward_generic(cache_type const& c, scratch_type& s, Sink& sink) const {
     constexpr bool need_a = detail::depends_on_v<A, Sink>;
     constexpr bool need_b = detail::depends_on_v<B, Sink>;
-    constexpr bool a_slot = [] {
-      if constexpr (need_a && detail::writes_slot_v<A, Sink>) {
-        return !detail::writer_t<A, Sink>::fused;
-      } else {
-        return false;
-      }
-    }();
-    constexpr bool b_slot = [] {
-      if constexpr (need_b && detail::writes_slot_v<B, Sink>) {
-        return !detail::writer_t<B, Sink>::fused;
-      } else {
-        return false;
-      }
-    }();
-    [[maybe_unused]] std::conditional_t<need_a && !a_slot, value_t<A>, no_buffer> da;
-    [[maybe_unused]] std::conditional_t<need_b && !b_slot, value_t<B>, no_buffer> db{};
-    [[maybe_unused]] value_type* ga = nullptr;
-    [[maybe_unused]] value_type* gb = nullptr;
-    if constexpr (a_slot) ga = a.slot(sink);
-    if constexpr (b_slot) gb = b.slot(sink);
-
+    constexpr bool a_in_place = adds_in_place<A, Sink>;
+    constexpr bool b_in_place = adds_in_place<B, Sink>;
+    value_type const* dz = s.dz.elements;
+    if constexpr (need_b && !b_in_place) {
+      for (std::size_t i = 0; i < B::shape_type::size; ++i) s.db.elements[i] = value_type{};
+    }
     for (std::size_t i = 0; i < m; ++i) {
       value_type const* dzi = dz + i * n;
       for (std::size_t p = 0; p < k; ++p) {
         if constexpr (need_a) {
-          value_type s{};
-          for (std::size_t j = 0; j < n; ++j) s += dzi[j] * detail::operand_at(b, c.b, p * n + j);
-          if constexpr (a_slot) {
-            ga[A::slot_index(i * k + p)] += s;
+          value_type acc{};
+          for (std::size_t j = 0; j < n; ++j) {
+            acc += dzi[j] * detail::operand_at(b, c.b, p * n + j);
+          }
+          if constexpr (a_in_place) {
+            a.writer(sink)(A::slot_index(i * k + p), acc);
           } else {
-            da.elements[i * k + p] = s;
+            s.da.elements[i * k + p] = acc;
           }
         }
         if constexpr (need_b) {
           value_type const aip = detail::operand_at(a, c.a, i * k + p);
           for (std::size_t j = 0; j < n; ++j) {
-            if constexpr (b_slot) {
-              gb[B::slot_index(p * n + j)] += aip * dzi[j];
+            if constexpr (b_in_place) {
+              b.writer(sink)(B::slot_index(p * n + j), aip * dzi[j]);
             } else {
-              db.elements[p * n + j] += aip * dzi[j];
+              s.db.elements[p * n + j] += aip * dzi[j];
             }
           }
         }
       }
     }
-    if constexpr (need_a && !a_slot) deliver<A>(a, c.a, da, sink);
-    if constexpr (need_b && !b_slot) deliver<B>(b, c.b, db, sink);
+    if constexpr (need_a && !a_in_place) deliver<A>(a, c.a, s.a, s.da, sink);
+    if constexpr (need_b && !b_in_place) deliver<B>(b, c.b, s.b, s.db, sink);
   }
 };
 

@@ -22,6 +22,9 @@ struct reduce_expr {
     [[no_unique_address]] typename Arg::cache_type arg;
     value_type total;
   };
+  struct scratch_type {
+    [[no_unique_address]] typename Arg::scratch_type arg;
+  };
 
   Arg arg;
   value_type divisor;
@@ -37,11 +40,11 @@ struct reduce_expr {
   }
   [[nodiscard]] constexpr value_type at(cache_type const& c, std::size_t) const { return c.total; }
   template <class Adj, class Sink>
-  constexpr void backward(cache_type const& c, Adj const& adj, Sink& sink) const {
+  constexpr void backward(cache_type const& c, scratch_type& s, Adj const& adj, Sink& sink) const {
     if constexpr (detail::depends_on_v<Arg, Sink>) {
       value_type const d = adj(0) / divisor;
       arg.backward(
-          c.arg, [d](std::size_t) { return d; }, sink);
+          c.arg, s.arg, [d](std::size_t) { return d; }, sink);
     }
   }
 };

@@ -31,6 +31,14 @@ template <class Target>
 struct target_cache_for<Target, false> {
   using type = operand_cache<Target>;
 };
+template <class Target, bool Labels>
+struct target_scratch_for {
+  struct type {};
+};
+template <class Target>
+struct target_scratch_for<Target, false> {
+  using type = typename Target::scratch_type;
+};
 
 template <class Logits, class Target>
 struct check_cross_entropy_target {
@@ -83,6 +91,10 @@ struct softmax_xent_expr {
     std::array<value_type, rows> lse;   // log-sum-exp of each row
     std::array<value_type, rows> ysum;  // total target mass of each row (1 for labels)
     value_type total;
+  };
+  struct scratch_type {
+    [[no_unique_address]] typename Z::scratch_type z;
+    [[no_unique_address]] typename detail::target_scratch_for<Target, has_labels>::type y;
   };
 
   Z z;
@@ -144,11 +156,11 @@ struct softmax_xent_expr {
   [[nodiscard]] constexpr value_type at(cache_type const& c, std::size_t) const { return c.total; }
 
   template <class Adj, class Sink>
-  constexpr void backward(cache_type const& c, Adj const& adj, Sink& sink) const {
+  constexpr void backward(cache_type const& c, scratch_type& s, Adj const& adj, Sink& sink) const {
     value_type const d = adj(0) / value_type(rows);
     if constexpr (detail::depends_on_v<Z, Sink>) {
       z.backward(
-          c.z.c,
+          c.z.c, s.z,
           [&](std::size_t i) {
             std::size_t const r = i / classes;
             std::size_t const j = i % classes;
@@ -163,7 +175,7 @@ struct softmax_xent_expr {
     if constexpr (!has_labels) {
       if constexpr (detail::depends_on_v<Target, Sink>) {
         target.backward(
-            c.y.c,
+            c.y.c, s.y,
             [&](std::size_t i) { return d * (c.lse[i / classes] - detail::operand_at(z, c.z, i)); },
             sink);
       }

@@ -31,6 +31,9 @@ struct transpose_expr {
   struct cache_type {
     [[no_unique_address]] typename Arg::cache_type arg;
   };
+  struct scratch_type {
+    [[no_unique_address]] typename Arg::scratch_type arg;
+  };
 
   Arg arg;
 
@@ -47,20 +50,17 @@ struct transpose_expr {
     return arg.at(c.arg, source(i));
   }
   template <class Adj, class Sink>
-  constexpr void backward(cache_type const& c, Adj const& adj, Sink& sink) const {
+  constexpr void backward(cache_type const& c, scratch_type& s, Adj const& adj, Sink& sink) const {
     if constexpr (detail::depends_on_v<Arg, Sink>) {
       // element j of Arg is element (j % in_cols) * in_rows + j / in_cols of the transpose
       arg.backward(
-          c.arg, [&](std::size_t j) { return adj((j % in_cols) * in_rows + j / in_cols); }, sink);
+          c.arg, s.arg, [&](std::size_t j) { return adj((j % in_cols) * in_rows + j / in_cols); },
+          sink);
     }
   }
 
   template <class Sink>
   static constexpr bool writes_slot = detail::writes_slot_v<Arg, Sink>;
-  template <class Sink>
-  [[nodiscard]] constexpr value_type* slot(Sink& sink) const {
-    return arg.slot(sink);
-  }
   template <class Sink>
   [[nodiscard]] constexpr auto writer(Sink& sink) const {
     return arg.writer(sink);

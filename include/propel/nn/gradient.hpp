@@ -2,26 +2,123 @@
 /// \file Defines loss_and_gradient and loss_and_input_gradient for an mlp.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <propel/expr.hpp>
 #include <propel/nn/mlp.hpp>
+#include <type_traits>
 #include <utility>
 
 namespace propel {
 
 namespace detail {
 
-/// The sink that sends the derivative of layer I's weight and bias to gradient block g.
-template <class Net, std::size_t... I>
-constexpr auto parameter_sink(gradient_t<Net>& g, std::index_sequence<I...>) {
-  using T = typename Net::value_type;
-  return gradient_sink<T, param_id<Net, I / 2, I % 2>...>{{[&]() -> T* {
-    if constexpr (I % 2 == 0) {
-      return g.template layer<I / 2>().weight.data();
+/// A stepper that moves nothing: the writer only stores the derivative.
+struct no_step {};
+/// Not a stepper: the writer adds the derivative into its slot.
+struct adding {};
+
+/// Delivers the derivative of one parameter tensor: stores it, `grad[i] = v` (every
+/// parameter occurs once in a network's expression, so each element arrives once and
+/// nothing needs zeroing), and with a stepper moves the parameter at once, `step(i, param,
+/// v, state)`: the optimizer's update fused into the backward pass.
+template <class T, class Step, std::size_t States>
+struct parameter_writer {
+  static constexpr bool accumulates = std::is_same_v<Step, adding>;
+  static constexpr bool moves_param = !accumulates && !std::is_same_v<Step, no_step>;
+  T* param;
+  T* grad;
+  std::array<T*, States> state;
+  [[no_unique_address]] Step step;
+  constexpr void operator()(std::size_t i, T v) const {
+    if constexpr (accumulates) {
+      grad[i] += v;
     } else {
-      return g.template layer<I / 2>().bias.data();
+      grad[i] = v;
+      if constexpr (moves_param) step(i, param, v, state);
     }
-  }()...}};
+  }
+};
+
+/// The sink of a network's backward pass: one parameter_writer per weight and bias.
+template <class T, class Step, std::size_t States, class... Ids>
+struct parameter_sink {
+  using ids = type_list<Ids...>;
+  static constexpr bool accumulates = parameter_writer<T, Step, States>::accumulates;
+  std::array<parameter_writer<T, Step, States>, sizeof...(Ids)> writers;
+
+  template <class Id>
+  [[nodiscard]] constexpr parameter_writer<T, Step, States> writer() const noexcept {
+    return writers[index_of_v<Id, Ids...>];
+  }
+};
+
+/// Tensor I of a block in PyTorch order: layer I / 2's weight (I even) or bias (I odd).
+template <std::size_t I, class Block>
+[[nodiscard]] constexpr auto* tensor_data(Block& block) noexcept {
+  if constexpr (I % 2 == 0) {
+    return block.template layer<I / 2>().weight.data();
+  } else {
+    return block.template layer<I / 2>().bias.data();
+  }
+}
+
+/// The sink that stores dJ/dW and dJ/db of every layer of Net into g and, with a stepper,
+/// applies them at once to the parameters of *net with the optimizer state `state`.
+template <class Net, class Step, std::size_t States, std::size_t... I>
+constexpr auto network_sink(Net* net, gradient_t<Net>& g, Step const& step,
+                            std::array<gradient_t<Net>, States>& state, std::index_sequence<I...>) {
+  using T = typename Net::value_type;
+  using writer_t = parameter_writer<T, Step, States>;
+  auto const states = [&]<std::size_t J>() {
+    std::array<T*, States> s{};
+    for (std::size_t k = 0; k != States; ++k) s[k] = tensor_data<J>(state[k]);
+    return s;
+  };
+  return parameter_sink<T, Step, States, param_id<Net, I / 2, I % 2>...>{
+      {writer_t{net != nullptr ? tensor_data<I>(*net) : nullptr, tensor_data<I>(g),
+                states.template operator()<I>(), step}...}};
+}
+
+/// The identities of every parameter of Net, in PyTorch order.
+template <class Net, std::size_t... I>
+auto param_ids(std::index_sequence<I...>) -> type_list<param_id<Net, I / 2, I % 2>...>;
+template <class Net>
+using param_ids_t = decltype(param_ids<Net>(std::make_index_sequence<2 * Net::layer_count>{}));
+
+/// Applies `step` to every parameter of net from the complete gradient g.
+template <class Net, class Step, std::size_t States, std::size_t... K>
+constexpr void step_all(Net& net, gradient_t<Net> const& g, Step const& step,
+                        std::array<gradient_t<Net>, States>& state, std::index_sequence<K...>) {
+  using T = typename Net::value_type;
+  for_each_tensor(
+      [&](std::size_t n, T* p, T const* d, auto*... s) {
+        std::array<T*, States> const st{s...};
+        for (std::size_t i = 0; i < n; ++i) step(i, p, d[i], st);
+      },
+      net, g, state[K]...);
+}
+
+/// The backward pass of a network's loss f (run forward in ws): the gradient into g and,
+/// with a stepper, the update of *net. When every parameter occurs once in f (a network
+/// under any built-in loss), each derivative is stored once and applied at once, inside the
+/// backward pass. A loss that uses the prediction more than once needs its derivatives added
+/// up: g is zeroed, filled, and then applied in a pass of its own.
+template <class Net, class F, class W, class Step, std::size_t States>
+constexpr void network_backward(F const& f, W& ws, Net* net, gradient_t<Net>& g, Step const& step,
+                                std::array<gradient_t<Net>, States>& state) {
+  constexpr auto tensors = std::make_index_sequence<2 * Net::layer_count>{};
+  if constexpr (each_once_v<typename F::leaf_ids, param_ids_t<Net>>) {
+    auto sink = network_sink<Net>(net, g, step, state, tensors);
+    backward(f, ws, sink);
+  } else {
+    g.zero();
+    auto sink = network_sink<Net>(static_cast<Net*>(nullptr), g, adding{}, state, tensors);
+    backward(f, ws, sink);
+    if constexpr (!std::is_same_v<Step, no_step>) {
+      step_all(*net, std::as_const(g), step, state, std::make_index_sequence<States>{});
+    }
+  }
 }
 
 template <class X>
@@ -50,9 +147,8 @@ constexpr typename Net::value_type loss_and_gradient(Net const& net, X const& x,
     auto const f = loss(net.expression(constant(x)), targets);
     workspace_t<decltype(f)> ws;
     auto const value = forward(f, ws);
-    g.zero();
-    auto sink = detail::parameter_sink<Net>(g, std::make_index_sequence<2 * Net::layer_count>{});
-    backward(f, ws, sink);
+    std::array<gradient_t<Net>, 0> no_state;
+    detail::network_backward(f, ws, static_cast<Net*>(nullptr), g, detail::no_step{}, no_state);
     return value;
   } else {
     return typename Net::value_type{};  // reported above
@@ -79,8 +175,9 @@ constexpr typename Net::value_type loss_and_input_gradient(Net const& net, X con
   }
 }
 
-/// The number of bytes of workspace (activations and cached values) that one training step
-/// of Net on inputs X against Targets with Loss needs; it lives on the stack during the step.
+/// The number of bytes of workspace (activations, cached values and the backward pass's
+/// buffers) that one training step of Net on inputs X against Targets with Loss needs:
+/// loss_and_gradient keeps it on its stack, a propel::trainer holds it.
 template <class Net, class X, class Targets, class Loss>
 inline constexpr std::size_t workspace_bytes =
     sizeof(workspace_t<decltype(std::declval<Loss const&>()(

@@ -3,9 +3,11 @@
 ///
 /// An optimizer is a plain aggregate of hyperparameters (doubles, so one value serves float
 /// and double networks). `state_count` says how many parameter-sized buffers of state it
-/// keeps; `update` applies one step to one tensor, given the 1-based step number. The
-/// hyperparameters are rounded to the network's scalar type before use, as PyTorch does for
-/// a tensor of that type.
+/// keeps; `at_step<T>(n)` gives the stepper of update number n (1-based): a small value that
+/// moves one parameter element, `s(i, p, g, state)`, so that the update can run inside the
+/// backward pass as each derivative is produced (propel::trainer). The hyperparameters are
+/// rounded to the network's scalar type before use, as PyTorch does for a tensor of that
+/// type.
 #pragma once
 
 #include <array>
@@ -17,7 +19,8 @@ namespace propel {
 
 /// torch.optim.SGD: d = g + weight_decay p; with momentum, the buffer starts as the first
 /// d and is then momentum buf + d (no dampening); Nesterov uses d + momentum buf; finally
-/// p -= lr d.
+/// p -= lr d. The momentum buffer is reserved even when momentum is 0 (the hyperparameters
+/// are run-time values); it is then never touched.
 struct sgd {
   double lr = 1e-3;
   double momentum = 0.0;
@@ -26,47 +29,86 @@ struct sgd {
 
   static constexpr std::size_t state_count = 1;  // the momentum buffer
 
+  /// One step of SGD for every element: `s(i, p, g, state)` moves p[i] by the derivative g.
   template <class T>
-  constexpr void update(std::uint64_t step, T* p, T const* g, std::array<T*, state_count> state,
-                        std::size_t n) const noexcept {
-    T const lr_t = static_cast<T>(lr);
-    T const wd = static_cast<T>(weight_decay);
-    T const mu = static_cast<T>(momentum);
-    T* buf = state[0];
-    for (std::size_t i = 0; i < n; ++i) {
-      T d = weight_decay != 0.0 ? g[i] + wd * p[i] : g[i];
-      if (momentum != 0.0) {
-        buf[i] = step == 1 ? d : mu * buf[i] + d;
-        d = nesterov ? d + mu * buf[i] : buf[i];
+  struct stepper {
+    T lr;
+    T weight_decay;
+    T momentum;
+    bool decays;
+    bool has_momentum;
+    bool nesterov;
+    bool first;
+    constexpr void operator()(std::size_t i, T* p, T g,
+                              std::array<T*, state_count> const& state) const noexcept {
+      T d = decays ? g + weight_decay * p[i] : g;
+      if (has_momentum) {
+        T* buf = state[0];
+        buf[i] = first ? d : momentum * buf[i] + d;
+        d = nesterov ? d + momentum * buf[i] : buf[i];
       }
-      p[i] -= lr_t * d;
+      p[i] -= lr * d;
     }
+  };
+  /// The stepper of update number `step` (1 for the first), hyperparameters rounded to T.
+  template <class T>
+  [[nodiscard]] constexpr stepper<T> at_step(std::uint64_t step) const noexcept {
+    return {static_cast<T>(lr),
+            static_cast<T>(weight_decay),
+            static_cast<T>(momentum),
+            weight_decay != 0.0,
+            momentum != 0.0,
+            nesterov,
+            step == 1};
   }
 };
 
 namespace detail {
 
 /// The Adam step shared by adam and adamw, as torch.optim.Adam writes it: bias-corrected
-/// moments, eps added after the square root of the corrected second moment.
+/// moments, eps added after the square root of the corrected second moment; for AdamW the
+/// decoupled decay p *= 1 - lr weight_decay comes first.
 template <class T>
-constexpr void adam_step(double lr, double beta1, double beta2, double eps, double l2,
-                         std::uint64_t step, T* p, T const* g, T* m, T* v, std::size_t n) noexcept {
+struct adam_stepper {
+  T step_size;
+  T bc2_sqrt;
+  T one_minus_beta1;
+  T beta2;
+  T one_minus_beta2;
+  T eps;
+  T l2;     // weight decay added to the gradient (adam)
+  T decay;  // decoupled decay factor (adamw)
+  bool has_l2;
+  bool decoupled;
+  constexpr void operator()(std::size_t i, T* p, T g,
+                            std::array<T*, 2> const& state) const noexcept {
+    if (decoupled) p[i] *= decay;
+    T const gi = has_l2 ? g + l2 * p[i] : g;
+    T& m = state[0][i];
+    T& v = state[1][i];
+    m += one_minus_beta1 * (gi - m);
+    v = v * beta2 + one_minus_beta2 * gi * gi;
+    T const denom = math::sqrt(v) / bc2_sqrt + eps;
+    p[i] -= step_size * (m / denom);
+  }
+};
+
+template <class T>
+constexpr adam_stepper<T> make_adam_stepper(double lr, double beta1, double beta2, double eps,
+                                            double l2, double decoupled_decay,
+                                            std::uint64_t step) noexcept {
   double const bc1 = 1.0 - math::pow(beta1, step);
   double const bc2 = 1.0 - math::pow(beta2, step);
-  T const step_size = static_cast<T>(lr / bc1);
-  T const bc2_sqrt = static_cast<T>(math::sqrt(bc2));
-  T const b1 = static_cast<T>(1.0 - beta1);
-  T const b2 = static_cast<T>(beta2);
-  T const one_minus_b2 = static_cast<T>(1.0 - beta2);
-  T const eps_t = static_cast<T>(eps);
-  T const wd = static_cast<T>(l2);
-  for (std::size_t i = 0; i < n; ++i) {
-    T const gi = l2 != 0.0 ? g[i] + wd * p[i] : g[i];
-    m[i] += b1 * (gi - m[i]);
-    v[i] = v[i] * b2 + one_minus_b2 * gi * gi;
-    T const denom = math::sqrt(v[i]) / bc2_sqrt + eps_t;
-    p[i] -= step_size * (m[i] / denom);
-  }
+  return {static_cast<T>(lr / bc1),
+          static_cast<T>(math::sqrt(bc2)),
+          static_cast<T>(1.0 - beta1),
+          static_cast<T>(beta2),
+          static_cast<T>(1.0 - beta2),
+          static_cast<T>(eps),
+          static_cast<T>(l2),
+          static_cast<T>(1.0 - lr * decoupled_decay),
+          l2 != 0.0,
+          decoupled_decay != 0.0};
 }
 
 }  // namespace detail
@@ -82,9 +124,8 @@ struct adam {
   static constexpr std::size_t state_count = 2;  // first and second moments
 
   template <class T>
-  constexpr void update(std::uint64_t step, T* p, T const* g, std::array<T*, state_count> state,
-                        std::size_t n) const noexcept {
-    detail::adam_step(lr, beta1, beta2, eps, weight_decay, step, p, g, state[0], state[1], n);
+  [[nodiscard]] constexpr detail::adam_stepper<T> at_step(std::uint64_t step) const noexcept {
+    return detail::make_adam_stepper<T>(lr, beta1, beta2, eps, weight_decay, 0.0, step);
   }
 };
 
@@ -99,11 +140,8 @@ struct adamw {
   static constexpr std::size_t state_count = 2;  // first and second moments
 
   template <class T>
-  constexpr void update(std::uint64_t step, T* p, T const* g, std::array<T*, state_count> state,
-                        std::size_t n) const noexcept {
-    T const decay = static_cast<T>(1.0 - lr * weight_decay);
-    for (std::size_t i = 0; i < n; ++i) p[i] *= decay;
-    detail::adam_step(lr, beta1, beta2, eps, 0.0, step, p, g, state[0], state[1], n);
+  [[nodiscard]] constexpr detail::adam_stepper<T> at_step(std::uint64_t step) const noexcept {
+    return detail::make_adam_stepper<T>(lr, beta1, beta2, eps, 0.0, weight_decay, step);
   }
 };
 

@@ -2,43 +2,116 @@
 /// \file Defines propel::trainer: forward, backward and optimizer update in one call.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <new>
+#include <propel/detail/storage.hpp>
 #include <propel/nn/gradient.hpp>
 #include <propel/nn/mlp.hpp>
 #include <propel/nn/optimizer.hpp>
+#include <type_traits>
 #include <utility>
 
 namespace propel {
 
+/// The largest batch a trainer is declared for: `propel::trainer t{net, loss, opt,
+/// propel::batch<32>}`.
+template <std::size_t B>
+struct batch_size {
+  static constexpr std::size_t value = B;
+};
+template <std::size_t B>
+inline constexpr batch_size<B> batch{};
+
+namespace detail {
+
+/// The inputs and targets a trainer for batches of B must have room for: one sample (a
+/// vec) or B of them (a mat), against targets shaped like the output, or integer labels
+/// for softmax cross-entropy.
+template <class Net, class Loss, std::size_t B>
+constexpr std::size_t workspace_capacity() {
+  using T = typename Net::value_type;
+  constexpr std::size_t in = Net::input_size;
+  constexpr std::size_t out = Net::output_size;
+  std::size_t bytes = workspace_bytes<Net, mat<T, B, in>, mat<T, B, out>, Loss>;
+  if constexpr (B == 1) {
+    bytes = std::max(bytes, workspace_bytes<Net, vec<T, in>, vec<T, out>, Loss>);
+  }
+  if constexpr (std::is_same_v<Loss, softmax_cross_entropy>) {
+    bytes = std::max(bytes, workspace_bytes<Net, mat<T, B, in>, std::array<int, B>, Loss>);
+    if constexpr (B == 1) bytes = std::max(bytes, workspace_bytes<Net, vec<T, in>, int, Loss>);
+  }
+  return bytes;
+}
+
+template <std::size_t Needed, std::size_t Held, std::size_t Batch>
+struct check_trainer_workspace {
+  static_assert(Needed <= Held,
+                "propel::trainer: this step needs a larger workspace than the trainer holds "
+                "(see Needed and Held bytes in check_trainer_workspace): declare the trainer "
+                "for the batch size it trains on, propel::trainer t{net, loss, optimizer, "
+                "propel::batch<rows>}");
+  static constexpr bool ok = true;
+};
+
+}  // namespace detail
+
 /// Trains a network: `propel::trainer t{net, propel::mse{}, propel::adam{.lr = 1e-3}};`
 /// then `T loss = t.step(X, targets);` per (mini)batch. The trainer refers to the network
-/// and holds the gradients and the optimizer state, all sized at compile time; a step's
-/// activation workspace lives on the stack (`workspace_bytes`). No heap, no exceptions.
-/// A step whose loss is not finite (a label out of range, a diverged run) returns that
-/// loss and leaves the network and the optimizer state unchanged.
-template <class Net, class Loss, class Opt>
+/// and holds everything a step uses: the gradients, the optimizer state and the workspace
+/// of a step on up to Batch samples (declare a batch size with a fourth argument,
+/// `propel::batch<32>`; the default is one sample at a time). All of it is sized at compile
+/// time (parameter_bytes, gradient_bytes, optimizer_state_bytes, activation_bytes); a step
+/// allocates nothing, throws nothing and needs only a few scalars of stack.
+///
+/// The optimizer's update runs inside the backward pass: each derivative moves its
+/// parameter as soon as it is complete (after the last read of that parameter), so the
+/// gradient is never zeroed, summed or read back. (A custom loss that uses the prediction
+/// more than once gets its derivatives added up first and applied after the backward pass.)
+/// A step whose loss is not finite (a label out of range, a diverged run) returns that loss
+/// and leaves the network and the optimizer state unchanged: the loss is known before the
+/// backward pass starts.
+template <class Net, class Loss, class Opt, std::size_t Batch = 1>
 class trainer {
+  static_assert(Batch > 0, "propel::trainer: the batch size must be at least 1");
+
  public:
   using value_type = typename Net::value_type;
   using gradient_type = gradient_t<Net>;
+  static constexpr std::size_t max_batch = Batch;
 
   static constexpr std::size_t parameter_bytes = sizeof(gradient_type);
   static constexpr std::size_t gradient_bytes = sizeof(gradient_type);
   static constexpr std::size_t optimizer_state_bytes = Opt::state_count * sizeof(gradient_type);
+  /// The workspace the trainer holds: activations, cached values and the backward pass's
+  /// buffers for a step on up to Batch samples.
+  static constexpr std::size_t activation_bytes = detail::workspace_capacity<Net, Loss, Batch>();
 
   constexpr trainer(Net& net, Loss loss, Opt opt) noexcept
-      : net_(&net), loss_(loss), opt_(opt), grad_{}, state_{} {}
+      : net_(&net), loss_(loss), opt_(opt), grad_{}, state_{}, workspace_{} {}
+  constexpr trainer(Net& net, Loss loss, Opt opt, batch_size<Batch>) noexcept
+      : trainer(net, loss, opt) {}
 
-  /// One step: forward, backward, update. Returns the loss before the update.
+  /// One step: forward, backward and update. Returns the loss before the update.
   template <class X, class Targets>
   constexpr value_type step(X const& x, Targets const& targets) noexcept {
-    value_type const loss = loss_and_gradient(*net_, x, targets, loss_, grad_);
-    if (!(loss - loss == value_type(0))) return loss;  // NaN or infinite: no update
-    ++steps_;
-    apply_update(std::make_index_sequence<Opt::state_count>{});
-    return loss;
+    static_assert(detail::check_network_input<X>::ok);
+    if constexpr (Tensor<X>) {
+      auto const f = loss_(net_->expression(constant(x)), targets);
+      using ws_t = workspace_t<decltype(f)>;
+      static_assert(detail::check_trainer_workspace<sizeof(ws_t), activation_bytes, Batch>::ok);
+      static_assert(alignof(ws_t) <= detail::block_alignment);
+      if (std::is_constant_evaluated()) {
+        ws_t ws;
+        return run(f, ws);
+      } else {
+        return run(f, *std::launder(reinterpret_cast<ws_t*>(workspace_.data())));
+      }
+    } else {
+      return value_type{};  // reported above
+    }
   }
 
   [[nodiscard]] constexpr Net& net() noexcept { return *net_; }
@@ -46,7 +119,7 @@ class trainer {
   [[nodiscard]] constexpr Loss const& loss() const noexcept { return loss_; }
   [[nodiscard]] constexpr Opt& optimizer() noexcept { return opt_; }
   [[nodiscard]] constexpr Opt const& optimizer() const noexcept { return opt_; }
-  /// The gradient of the last step.
+  /// The gradient of the last step that updated the network.
   [[nodiscard]] constexpr gradient_type const& gradient() const noexcept { return grad_; }
   /// Optimizer state buffer k (SGD: momentum; Adam: first then second moment).
   [[nodiscard]] constexpr gradient_type& state(std::size_t k) noexcept { return state_[k]; }
@@ -57,18 +130,18 @@ class trainer {
   [[nodiscard]] constexpr std::uint64_t step_count() const noexcept { return steps_; }
   constexpr void set_step_count(std::uint64_t n) noexcept { steps_ = n; }
 
-  /// The stack bytes one step on inputs X against Targets needs for its activations.
+  /// The workspace bytes a step on inputs X against Targets uses (at most activation_bytes).
   template <class X, class Targets>
   static constexpr std::size_t workspace_bytes = propel::workspace_bytes<Net, X, Targets, Loss>;
 
  private:
-  template <std::size_t... K>
-  constexpr void apply_update(std::index_sequence<K...>) noexcept {
-    for_each_tensor(
-        [&](std::size_t n, value_type* p, value_type const* g, auto*... s) {
-          opt_.update(steps_, p, g, std::array<value_type*, Opt::state_count>{s...}, n);
-        },
-        *net_, std::as_const(grad_), state_[K]...);
+  template <class F, class W>
+  constexpr value_type run(F const& f, W& ws) noexcept {
+    value_type const loss = forward(f, ws);
+    if (!(loss - loss == value_type(0))) return loss;  // NaN or infinite: no update
+    ++steps_;
+    detail::network_backward(f, ws, net_, grad_, opt_.template at_step<value_type>(steps_), state_);
+    return loss;
   }
 
   Net* net_;
@@ -77,6 +150,12 @@ class trainer {
   gradient_type grad_;
   std::array<gradient_type, Opt::state_count> state_;
   std::uint64_t steps_ = 0;
+  alignas(detail::block_alignment) std::array<std::byte, activation_bytes> workspace_;
 };
+
+template <class Net, class Loss, class Opt>
+trainer(Net&, Loss, Opt) -> trainer<Net, Loss, Opt, 1>;
+template <class Net, class Loss, class Opt, std::size_t B>
+trainer(Net&, Loss, Opt, batch_size<B>) -> trainer<Net, Loss, Opt, B>;
 
 }  // namespace propel

@@ -72,8 +72,8 @@ inline std::string hex64(std::uint64_t v) {
   return s;
 }
 
-template <class Net, class Loss, class Opt>
-io_result write_checkpoint(trainer<Net, Loss, Opt> const& t, byte_sink* sink,
+template <class Net, class Loss, class Opt, std::size_t B>
+io_result write_checkpoint(trainer<Net, Loss, Opt, B> const& t, byte_sink* sink,
                            std::filesystem::path const* path) {
   std::vector<const_tensor_ref> refs;
   if (auto r = block_tensors<Net>(t.net(), tensor_names{}, "", refs); !r) return r;
@@ -105,8 +105,8 @@ io_result write_checkpoint(trainer<Net, Loss, Opt> const& t, byte_sink* sink,
   return r;
 }
 
-template <class Net, class Loss, class Opt>
-io_result read_checkpoint(trainer<Net, Loss, Opt>& t, byte_source& src) {
+template <class Net, class Loss, class Opt, std::size_t B>
+io_result read_checkpoint(trainer<Net, Loss, Opt, B>& t, byte_source& src) {
   header h;
   if (auto r = parse_header(src, h); !r) return r;
   auto const meta = [&](char const* key) -> std::string const* {
@@ -173,7 +173,7 @@ io_result read_checkpoint(trainer<Net, Loss, Opt>& t, byte_source& src) {
                               " (the file is damaged)");
   }
 
-  using block = typename trainer<Net, Loss, Opt>::gradient_type;
+  using block = typename trainer<Net, Loss, Opt, B>::gradient_type;
   auto net = std::make_unique<Net>(t.net());
   auto states = std::make_unique<std::array<block, Opt::state_count>>();
   std::vector<tensor_ref> refs;
@@ -197,13 +197,13 @@ io_result read_checkpoint(trainer<Net, Loss, Opt>& t, byte_source& src) {
 }  // namespace detail::safetensors
 
 /// Saves a trainer's parameters, optimizer state and step count to `path`, atomically.
-template <class Net, class Loss, class Opt>
-io_result save_checkpoint(trainer<Net, Loss, Opt> const& t, std::filesystem::path const& path) {
+template <class Net, class Loss, class Opt, std::size_t B>
+io_result save_checkpoint(trainer<Net, Loss, Opt, B> const& t, std::filesystem::path const& path) {
   return detail::safetensors::write_checkpoint(t, nullptr, &path);
 }
 /// The same into memory: `out` receives the bytes of the file.
-template <class Net, class Loss, class Opt>
-io_result save_checkpoint(trainer<Net, Loss, Opt> const& t, std::vector<std::byte>& out) {
+template <class Net, class Loss, class Opt, std::size_t B>
+io_result save_checkpoint(trainer<Net, Loss, Opt, B> const& t, std::vector<std::byte>& out) {
   out.clear();
   detail::safetensors::vector_sink sink(out);
   return detail::safetensors::write_checkpoint(t, &sink, nullptr);
@@ -213,15 +213,15 @@ io_result save_checkpoint(trainer<Net, Loss, Opt> const& t, std::vector<std::byt
 /// checkpoint written by save_checkpoint for the same topology and optimizer kind. The
 /// format version, topology, optimizer, checksum and every tensor are checked first; on any
 /// failure the trainer and its network are unchanged.
-template <class Net, class Loss, class Opt>
-io_result load_checkpoint(trainer<Net, Loss, Opt>& t, std::filesystem::path const& path) {
+template <class Net, class Loss, class Opt, std::size_t B>
+io_result load_checkpoint(trainer<Net, Loss, Opt, B>& t, std::filesystem::path const& path) {
   detail::safetensors::file_source src;
   if (auto r = src.open(path); !r) return r;
   return detail::safetensors::with_path(detail::safetensors::read_checkpoint(t, src), path);
 }
 /// The same from the bytes of a file in memory.
-template <class Net, class Loss, class Opt>
-io_result load_checkpoint(trainer<Net, Loss, Opt>& t, std::span<std::byte const> bytes) {
+template <class Net, class Loss, class Opt, std::size_t B>
+io_result load_checkpoint(trainer<Net, Loss, Opt, B>& t, std::span<std::byte const> bytes) {
   detail::safetensors::memory_source src(bytes);
   return detail::safetensors::read_checkpoint(t, src);
 }
