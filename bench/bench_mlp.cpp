@@ -83,7 +83,7 @@ struct propel_peer {
   static constexpr bool ce = W::loss == loss_kind::softmax_ce;
 
   net_t net;
-  pp::trainer<net_t, typename W::propel_loss, pp::sgd> t;
+  pp::trainer<net_t, typename W::propel_loss, pp::sgd, batch> t;
   std::vector<pp::vec<float, in>> xs;
   std::vector<pp::mat<float, batch, in>> Xs;
   std::vector<pp::vec<float, out_n>> ys;
@@ -156,7 +156,9 @@ struct pointer_peer {
     net.template infer<batch>(ds->sample(b * batch), y.data());
     return y.data();
   }
-  float train1(std::size_t i) { return net.template train<1>(ds->sample(i), ds->target(i), ds->label(i), lr); }
+  float train1(std::size_t i) {
+    return net.template train<1>(ds->sample(i), ds->target(i), ds->label(i), lr);
+  }
   float train32(std::size_t b) {
     return net.template train<batch>(ds->sample(b * batch), ds->target(b * batch),
                                      ds->label(b * batch), lr);
@@ -194,10 +196,14 @@ struct torch_peer {
 enum class op { infer1, infer32, train1, train32 };
 constexpr char const* op_name(op o) {
   switch (o) {
-    case op::infer1: return "infer1";
-    case op::infer32: return "infer32";
-    case op::train1: return "train1";
-    case op::train32: return "train32";
+    case op::infer1:
+      return "infer1";
+    case op::infer32:
+      return "infer32";
+    case op::train1:
+      return "train1";
+    case op::train32:
+      return "train32";
   }
   return "";
 }
@@ -247,8 +253,11 @@ void check_peer(char const* peer_name) {
   ref->load(p0.data());
   peer->load(p0.data());
   // outputs of one sample and of one batch; floor: outputs are O(1)
-  if (double e = max_rel_error(ref->infer1(3), peer->infer1(3), W::outputs, 1e-2); e > tol) fail("infer1", e);
-  if (double e = max_rel_error(ref->infer32(1), peer->infer32(1), batch * W::outputs, 1e-2); e > tol) fail("infer32", e);
+  if (double e = max_rel_error(ref->infer1(3), peer->infer1(3), W::outputs, 1e-2); e > tol)
+    fail("infer1", e);
+  if (double e = max_rel_error(ref->infer32(1), peer->infer32(1), batch * W::outputs, 1e-2);
+      e > tol)
+    fail("infer32", e);
   // one SGD step: the updated weights, and the updates themselves (lr g) to 1e-3 of the
   // largest update, so that a wrong gradient cannot hide behind the weights
   std::vector<float> a(p0.size()), b(p0.size());
@@ -337,13 +346,13 @@ int main(int argc, char** argv) {
   bench::check_and_register<bench::digits>();
   bench::check_and_register<bench::mnist>();
   std::fprintf(stderr, "bench: every peer agrees with propel (outputs, loss, SGD step)\n");
-  bench::register_machine_benchmarks(
-      sizeof(float) * bench::mnist::propel_net::param_count);
+  bench::register_machine_benchmarks(sizeof(float) * bench::mnist::propel_net::param_count);
   benchmark::AddCustomContext("compiler", PROPEL_BENCH_COMPILER);
   benchmark::AddCustomContext("flags", PROPEL_BENCH_FLAGS_TEXT);
-  benchmark::AddCustomContext("peers", "propel eigen loops"
+  benchmark::AddCustomContext("peers",
+                              "propel eigen loops"
 #ifdef PROPEL_BENCH_TORCH
-                                       " libtorch"
+                              " libtorch"
 #endif
   );
   benchmark::RunSpecifiedBenchmarks();

@@ -22,12 +22,12 @@ namespace {
 
 template <std::size_t W>
 struct sweep {
-  using net_t = pp::mlp<float, pp::input<W>, pp::dense<W, pp::relu>, pp::dense<W, pp::relu>,
-                        pp::dense<W>>;
+  using net_t =
+      pp::mlp<float, pp::input<W>, pp::dense<W, pp::relu>, pp::dense<W, pp::relu>, pp::dense<W>>;
   using eigen_t = eigen_mlp<loss_kind::mse, W, Eigen::RowMajor, PROPEL_BENCH_EIGEN_LAZY_LIMIT,
                             layer<W, act::relu>, layer<W, act::relu>, layer<W, act::identity>>;
-  static constexpr double flops = forward_flops<W, layer<W, act::relu>, layer<W, act::relu>,
-                                                layer<W, act::identity>>();
+  static constexpr double flops =
+      forward_flops<W, layer<W, act::relu>, layer<W, act::relu>, layer<W, act::identity>>();
 
   struct state {
     net_t net;
@@ -67,7 +67,10 @@ struct sweep {
   template <int Op, bool Propel>
   static void run(benchmark::State& st) {
     auto s = std::make_unique<state>();
-    pp::trainer t{s->net, pp::mse{}, pp::sgd{.lr = timing_lr}};
+    // the trainer holds a batch's workspace (megabytes at width 1024): not on the stack
+    auto const trainer = std::make_unique<pp::trainer<net_t, pp::mse, pp::sgd, batch>>(
+        s->net, pp::mse{}, pp::sgd{.lr = timing_lr});
+    auto& t = *trainer;
     std::vector<float> out(batch * W);
     std::size_t i = 0;
     for (auto _ : st) {

@@ -18,10 +18,11 @@ struct no_step {};
 /// Not a stepper: the writer adds the derivative into its slot.
 struct adding {};
 
-/// Delivers the derivative of one parameter tensor: stores it, `grad[i] = v` (every
-/// parameter occurs once in a network's expression, so each element arrives once and
-/// nothing needs zeroing), and with a stepper moves the parameter at once, `step(i, param,
-/// v, state)`: the optimizer's update fused into the backward pass.
+/// Delivers the derivative of one parameter tensor. Without a stepper it stores it,
+/// `grad[i] = v` (every parameter occurs once in a network's expression, so each element
+/// arrives once and nothing needs zeroing); with a stepper it moves the parameter at once,
+/// `step(i, param, v, state)`, and stores nothing: the optimizer's update fused into the
+/// backward pass, one pass over the parameters. With `adding`, it adds into grad.
 template <class T, class Step, std::size_t States>
 struct parameter_writer {
   static constexpr bool accumulates = std::is_same_v<Step, adding>;
@@ -33,9 +34,10 @@ struct parameter_writer {
   constexpr void operator()(std::size_t i, T v) const {
     if constexpr (accumulates) {
       grad[i] += v;
+    } else if constexpr (moves_param) {
+      step(i, param, v, state);
     } else {
       grad[i] = v;
-      if constexpr (moves_param) step(i, param, v, state);
     }
   }
 };
@@ -63,10 +65,11 @@ template <std::size_t I, class Block>
   }
 }
 
-/// The sink that stores dJ/dW and dJ/db of every layer of Net into g and, with a stepper,
-/// applies them at once to the parameters of *net with the optimizer state `state`.
+/// The sink that delivers dJ/dW and dJ/db of every layer of Net: into *g (stored or added)
+/// or, with a stepper, straight to the parameters of *net with the optimizer state `state`.
+/// The pointer a writer does not use may be null.
 template <class Net, class Step, std::size_t States, std::size_t... I>
-constexpr auto network_sink(Net* net, gradient_t<Net>& g, Step const& step,
+constexpr auto network_sink(Net* net, gradient_t<Net>* g, Step const& step,
                             std::array<gradient_t<Net>, States>& state, std::index_sequence<I...>) {
   using T = typename Net::value_type;
   using writer_t = parameter_writer<T, Step, States>;
@@ -75,9 +78,9 @@ constexpr auto network_sink(Net* net, gradient_t<Net>& g, Step const& step,
     for (std::size_t k = 0; k != States; ++k) s[k] = tensor_data<J>(state[k]);
     return s;
   };
-  return parameter_sink<T, Step, States, param_id<Net, I / 2, I % 2>...>{
-      {writer_t{net != nullptr ? tensor_data<I>(*net) : nullptr, tensor_data<I>(g),
-                states.template operator()<I>(), step}...}};
+  return parameter_sink<T, Step, States, param_id<Net, I / 2, I % 2>...>{{writer_t{
+      net != nullptr ? tensor_data<I>(*net) : nullptr, g != nullptr ? tensor_data<I>(*g) : nullptr,
+      states.template operator()<I>(), step}...}};
 }
 
 /// The identities of every parameter of Net, in PyTorch order.
@@ -99,24 +102,35 @@ constexpr void step_all(Net& net, gradient_t<Net> const& g, Step const& step,
       net, g, state[K]...);
 }
 
-/// The backward pass of a network's loss f (run forward in ws): the gradient into g and,
-/// with a stepper, the update of *net. When every parameter occurs once in f (a network
-/// under any built-in loss), each derivative is stored once and applied at once, inside the
-/// backward pass. A loss that uses the prediction more than once needs its derivatives added
-/// up: g is zeroed, filled, and then applied in a pass of its own.
+/// The loss expression of Net on inputs X against Targets.
+template <class Net, class X, class Targets, class Loss>
+using loss_expression_t = decltype(std::declval<Loss const&>()(
+    std::declval<Net const&>().expression(constant(std::declval<X const&>())),
+    std::declval<Targets const&>()));
+
+/// Whether every parameter of Net occurs exactly once in the loss expression F (a network
+/// under any built-in loss), so that each derivative is complete when it is first delivered.
+template <class Net, class F>
+inline constexpr bool delivers_once_v =
+    each_once_v<typename std::remove_cvref_t<F>::leaf_ids, param_ids_t<Net>>;
+
+/// The backward pass of a network's loss f (run forward in ws) when every parameter occurs
+/// once in f: each derivative is stored into *g or, with a stepper, applied to *net at once.
+/// Otherwise (a loss that uses the prediction more than once) the derivatives are added up
+/// in *g, zeroed first, and a stepper then applies them in a pass of its own.
 template <class Net, class F, class W, class Step, std::size_t States>
-constexpr void network_backward(F const& f, W& ws, Net* net, gradient_t<Net>& g, Step const& step,
+constexpr void network_backward(F const& f, W& ws, Net* net, gradient_t<Net>* g, Step const& step,
                                 std::array<gradient_t<Net>, States>& state) {
   constexpr auto tensors = std::make_index_sequence<2 * Net::layer_count>{};
-  if constexpr (each_once_v<typename F::leaf_ids, param_ids_t<Net>>) {
+  if constexpr (delivers_once_v<Net, F>) {
     auto sink = network_sink<Net>(net, g, step, state, tensors);
     backward(f, ws, sink);
   } else {
-    g.zero();
+    g->zero();
     auto sink = network_sink<Net>(static_cast<Net*>(nullptr), g, adding{}, state, tensors);
     backward(f, ws, sink);
     if constexpr (!std::is_same_v<Step, no_step>) {
-      step_all(*net, std::as_const(g), step, state, std::make_index_sequence<States>{});
+      step_all(*net, std::as_const(*g), step, state, std::make_index_sequence<States>{});
     }
   }
 }
@@ -148,7 +162,7 @@ constexpr typename Net::value_type loss_and_gradient(Net const& net, X const& x,
     workspace_t<decltype(f)> ws;
     auto const value = forward(f, ws);
     std::array<gradient_t<Net>, 0> no_state;
-    detail::network_backward(f, ws, static_cast<Net*>(nullptr), g, detail::no_step{}, no_state);
+    detail::network_backward(f, ws, static_cast<Net*>(nullptr), &g, detail::no_step{}, no_state);
     return value;
   } else {
     return typename Net::value_type{};  // reported above
@@ -180,8 +194,6 @@ constexpr typename Net::value_type loss_and_input_gradient(Net const& net, X con
 /// loss_and_gradient keeps it on its stack, a propel::trainer holds it.
 template <class Net, class X, class Targets, class Loss>
 inline constexpr std::size_t workspace_bytes =
-    sizeof(workspace_t<decltype(std::declval<Loss const&>()(
-               std::declval<Net const&>().expression(constant(std::declval<X const&>())),
-               std::declval<Targets const&>()))>);
+    sizeof(workspace_t<detail::loss_expression_t<Net, X, Targets, Loss>>);
 
 }  // namespace propel

@@ -46,6 +46,25 @@ constexpr std::size_t workspace_capacity() {
   return bytes;
 }
 
+/// Whether the trainer's loss, on the inputs and targets of a step, uses every parameter
+/// once, so that the update runs inside the backward pass and no gradient is kept.
+template <class Net, class Loss, std::size_t B>
+inline constexpr bool fused_update_v =
+    delivers_once_v<Net,
+                    loss_expression_t<Net, mat<typename Net::value_type, B, Net::input_size>,
+                                      mat<typename Net::value_type, B, Net::output_size>, Loss>>;
+
+template <bool Consistent>
+struct check_fused_update {
+  static_assert(Consistent,
+                "propel::trainer: the loss uses the prediction more than once for these inputs "
+                "and targets, but not for a batch of value targets: the trainer keeps no "
+                "gradient to add derivatives up in; give the loss the same form for both");
+  static constexpr bool ok = true;
+};
+
+struct no_gradient {};
+
 template <std::size_t Needed, std::size_t Held, std::size_t Batch>
 struct check_trainer_workspace {
   static_assert(Needed <= Held,
@@ -60,19 +79,20 @@ struct check_trainer_workspace {
 
 /// Trains a network: `propel::trainer t{net, propel::mse{}, propel::adam{.lr = 1e-3}};`
 /// then `T loss = t.step(X, targets);` per (mini)batch. The trainer refers to the network
-/// and holds everything a step uses: the gradients, the optimizer state and the workspace
-/// of a step on up to Batch samples (declare a batch size with a fourth argument,
+/// and holds everything a step uses: the optimizer state and the workspace of a step on up
+/// to Batch samples (declare a batch size with a fourth argument,
 /// `propel::batch<32>`; the default is one sample at a time). All of it is sized at compile
 /// time (parameter_bytes, gradient_bytes, optimizer_state_bytes, activation_bytes); a step
 /// allocates nothing, throws nothing and needs only a few scalars of stack.
 ///
 /// The optimizer's update runs inside the backward pass: each derivative moves its
-/// parameter as soon as it is complete (after the last read of that parameter), so the
-/// gradient is never zeroed, summed or read back. (A custom loss that uses the prediction
-/// more than once gets its derivatives added up first and applied after the backward pass.)
-/// A step whose loss is not finite (a label out of range, a diverged run) returns that loss
-/// and leaves the network and the optimizer state unchanged: the loss is known before the
-/// backward pass starts.
+/// parameter as soon as it is complete (after the last read of that parameter), so a step
+/// makes one pass over the parameters and keeps no gradient (gradient_bytes is 0; call
+/// propel::loss_and_gradient for the gradient itself). A custom loss that uses the
+/// prediction more than once needs its derivatives added up first: the trainer then keeps a
+/// gradient and applies it after the backward pass. A step whose loss is not finite (a
+/// label out of range, a diverged run) returns that loss and leaves the network and the
+/// optimizer state unchanged: the loss is known before the backward pass starts.
 template <class Net, class Loss, class Opt, std::size_t Batch = 1>
 class trainer {
   static_assert(Batch > 0, "propel::trainer: the batch size must be at least 1");
@@ -82,8 +102,12 @@ class trainer {
   using gradient_type = gradient_t<Net>;
   static constexpr std::size_t max_batch = Batch;
 
+  /// Whether the update runs inside the backward pass (see above).
+  static constexpr bool fused_update = detail::fused_update_v<Net, Loss, Batch>;
+
   static constexpr std::size_t parameter_bytes = sizeof(gradient_type);
-  static constexpr std::size_t gradient_bytes = sizeof(gradient_type);
+  /// The gradient the trainer keeps: none when the update is fused.
+  static constexpr std::size_t gradient_bytes = fused_update ? 0 : sizeof(gradient_type);
   static constexpr std::size_t optimizer_state_bytes = Opt::state_count * sizeof(gradient_type);
   /// The workspace the trainer holds: activations, cached values and the backward pass's
   /// buffers for a step on up to Batch samples.
@@ -119,8 +143,6 @@ class trainer {
   [[nodiscard]] constexpr Loss const& loss() const noexcept { return loss_; }
   [[nodiscard]] constexpr Opt& optimizer() noexcept { return opt_; }
   [[nodiscard]] constexpr Opt const& optimizer() const noexcept { return opt_; }
-  /// The gradient of the last step that updated the network.
-  [[nodiscard]] constexpr gradient_type const& gradient() const noexcept { return grad_; }
   /// Optimizer state buffer k (SGD: momentum; Adam: first then second moment).
   [[nodiscard]] constexpr gradient_type& state(std::size_t k) noexcept { return state_[k]; }
   [[nodiscard]] constexpr gradient_type const& state(std::size_t k) const noexcept {
@@ -140,14 +162,20 @@ class trainer {
     value_type const loss = forward(f, ws);
     if (!(loss - loss == value_type(0))) return loss;  // NaN or infinite: no update
     ++steps_;
-    detail::network_backward(f, ws, net_, grad_, opt_.template at_step<value_type>(steps_), state_);
+    constexpr bool once = detail::delivers_once_v<Net, F>;
+    static_assert(detail::check_fused_update < once || !fused_update > ::ok);
+    if constexpr (once || !fused_update) {
+      gradient_type* g = nullptr;
+      if constexpr (!fused_update) g = &grad_;
+      detail::network_backward(f, ws, net_, g, opt_.template at_step<value_type>(steps_), state_);
+    }
     return loss;
   }
 
   Net* net_;
   Loss loss_;
   Opt opt_;
-  gradient_type grad_;
+  [[no_unique_address]] std::conditional_t<fused_update, detail::no_gradient, gradient_type> grad_;
   std::array<gradient_type, Opt::state_count> state_;
   std::uint64_t steps_ = 0;
   alignas(detail::block_alignment) std::array<std::byte, activation_bytes> workspace_;
