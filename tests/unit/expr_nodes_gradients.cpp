@@ -2,28 +2,7 @@
 // Part of the expr_nodes test executable: the gradients of products, transposes, element-wise
 // nodes, broadcasts, reductions and every loss against central finite differences in double, on
 // seeded random shapes and values, alone and composed.
-#include <array>
-#include <boost/test/unit_test.hpp>
-#include <cstddef>
-#include <propel/propel.hpp>
-#include <tuple>
-#include <type_traits>
-
-#include "support/expr_cases.hpp"
-#include "support/gradcheck.hpp"
-
-namespace pp = propel;
-using pp::test::random_tensor;
-using pp::test::relative_error;
-using pp::test::splitmix64;
-using pp::test::wrt;
-
-namespace {
-template <class T, std::size_t N>
-using vec = pp::vec<T, N>;
-template <class T, std::size_t R, std::size_t C>
-using mat = pp::mat<T, R, C>;
-}  // namespace
+#include "support/expr_nodes_common.hpp"
 
 // =============================================================================================
 BOOST_AUTO_TEST_SUITE(nodes_against_finite_differences)

@@ -4,30 +4,12 @@
 // central finite differences are in expr_nodes_gradients.cpp and
 // expr_nodes_activation_gradients.cpp, linked into the same executable.
 #define BOOST_TEST_MODULE expr_nodes
-#include <array>
-#include <boost/test/unit_test.hpp>
 #include <cmath>
-#include <cstddef>
 #include <numbers>
-#include <propel/propel.hpp>
-#include <tuple>
-#include <type_traits>
 
-#include "support/expr_cases.hpp"
-#include "support/gradcheck.hpp"
-
-namespace pp = propel;
-using pp::test::random_tensor;
-using pp::test::relative_error;
-using pp::test::splitmix64;
-using pp::test::wrt;
+#include "support/expr_nodes_common.hpp"
 
 namespace {
-template <class T, std::size_t N>
-using vec = pp::vec<T, N>;
-template <class T, std::size_t R, std::size_t C>
-using mat = pp::mat<T, R, C>;
-
 using scalar_types = std::tuple<float, double>;
 
 /// Prints the largest finite-difference error seen (run with --log_level=message).
