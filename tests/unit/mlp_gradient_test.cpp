@@ -168,51 +168,60 @@ struct topology {
 template <class Out>
 constexpr std::size_t rows_of = Out::shape_type::rank == 1 ? 1 : Out::shape_type::rows;
 
-struct mse_case {
-  static constexpr char const* name = "mse";
-  static pp::mse fn() { return {}; }
-  static constexpr ref::loss kind = ref::loss::mse;
+/// What every loss case has: propel's loss object, and the reference's loss and parameter.
+template <class Fn, ref::loss Kind>
+struct loss_of {
+  static constexpr ref::loss kind = Kind;
   static constexpr double param = 0.0;
+  static Fn fn() { return {}; }
+};
+
+/// Targets of the outputs' shape, made one row (one sample's outputs) at a time by
+/// fill_row(std::span<double, width>); `flat` gets the same values for the reference.
+template <class Out, class FillRow>
+Out targets_by_row(std::vector<double>& flat, FillRow const& fill_row) {
+  constexpr std::size_t rows = rows_of<Out>;
+  constexpr std::size_t width = Out::size() / rows;
+  Out y{};
+  for (std::size_t r = 0; r < rows; ++r)
+    fill_row(std::span<double, width>(y.data() + r * width, width));
+  flat.assign(y.begin(), y.end());
+  return y;
+}
+
+struct mse_case : loss_of<pp::mse, ref::loss::mse> {
+  static constexpr char const* name = "mse";
   template <class Out>
   static Out targets(rng64& g, std::vector<double>& flat) {
-    Out y{};
-    for (auto& v : y) v = g.uniform(-1.5, 1.5);
-    flat.assign(y.begin(), y.end());
-    return y;
+    return targets_by_row<Out>(flat, [&](auto row) {
+      for (auto& v : row) v = g.uniform(-1.5, 1.5);
+    });
   }
 };
 
-struct huber_case {
+struct huber_case : loss_of<pp::huber, ref::loss::huber> {
   static constexpr char const* name = "huber";
-  static pp::huber fn() { return {.delta = 0.6}; }
-  static constexpr ref::loss kind = ref::loss::huber;
   static constexpr double param = 0.6;
+  static pp::huber fn() { return {.delta = param}; }
   template <class Out>
   static Out targets(rng64& g, std::vector<double>& flat) {
     return mse_case::targets<Out>(g, flat);
   }
 };
 
-struct bce_case {
+struct bce_case : loss_of<pp::bce_with_logits, ref::loss::bce_with_logits> {
   static constexpr char const* name = "bce_with_logits";
-  static pp::bce_with_logits fn() { return {}; }
-  static constexpr ref::loss kind = ref::loss::bce_with_logits;
-  static constexpr double param = 0.0;
   template <class Out>
   static Out targets(rng64& g, std::vector<double>& flat) {
-    Out y{};
-    for (auto& v : y) v = g.unit();
-    flat.assign(y.begin(), y.end());
-    return y;
+    return targets_by_row<Out>(flat, [&](auto row) {
+      for (auto& v : row) v = g.unit();
+    });
   }
 };
 
 /// Integer labels: an int for one sample, std::array<int, rows> for a batch.
-struct labels_case {
+struct labels_case : loss_of<pp::softmax_cross_entropy, ref::loss::cross_entropy> {
   static constexpr char const* name = "softmax_cross_entropy, labels";
-  static pp::softmax_cross_entropy fn() { return {}; }
-  static constexpr ref::loss kind = ref::loss::cross_entropy;
-  static constexpr double param = 0.0;
   template <class Out>
   static auto targets(rng64& g, std::vector<double>& flat) {
     constexpr std::size_t rows = rows_of<Out>;
@@ -233,40 +242,24 @@ struct labels_case {
 };
 
 /// One-hot targets of the logits' shape.
-struct one_hot_case {
+struct one_hot_case : loss_of<pp::softmax_cross_entropy, ref::loss::cross_entropy> {
   static constexpr char const* name = "softmax_cross_entropy, one-hot";
-  static pp::softmax_cross_entropy fn() { return {}; }
-  static constexpr ref::loss kind = ref::loss::cross_entropy;
-  static constexpr double param = 0.0;
   template <class Out>
   static Out targets(rng64& g, std::vector<double>& flat) {
-    constexpr std::size_t rows = rows_of<Out>;
-    constexpr std::size_t classes = Out::size() / rows;
-    Out y{};
-    for (std::size_t r = 0; r < rows; ++r) y[r * classes + g.below(classes)] = 1.0;
-    flat.assign(y.begin(), y.end());
-    return y;
+    return targets_by_row<Out>(flat, [&](auto row) { row[g.below(row.size())] = 1.0; });
   }
 };
 
 /// Soft targets (each row a distribution), as PyTorch's CrossEntropyLoss with probabilities.
-struct soft_case {
+struct soft_case : loss_of<pp::softmax_cross_entropy, ref::loss::cross_entropy> {
   static constexpr char const* name = "softmax_cross_entropy, soft";
-  static pp::softmax_cross_entropy fn() { return {}; }
-  static constexpr ref::loss kind = ref::loss::cross_entropy;
-  static constexpr double param = 0.0;
   template <class Out>
   static Out targets(rng64& g, std::vector<double>& flat) {
-    constexpr std::size_t rows = rows_of<Out>;
-    constexpr std::size_t classes = Out::size() / rows;
-    Out y{};
-    for (std::size_t r = 0; r < rows; ++r) {
+    return targets_by_row<Out>(flat, [&](auto row) {
       double total = 0.0;
-      for (std::size_t j = 0; j < classes; ++j) total += (y[r * classes + j] = g.uniform(0.1, 1.0));
-      for (std::size_t j = 0; j < classes; ++j) y[r * classes + j] /= total;
-    }
-    flat.assign(y.begin(), y.end());
-    return y;
+      for (auto& v : row) total += (v = g.uniform(0.1, 1.0));
+      for (auto& v : row) v /= total;
+    });
   }
 };
 
@@ -295,20 +288,27 @@ struct grad_case {
   using net = typename topology<Seed>::template net<double>::type;
 };
 
-// Every loss with every batch form, each on its own random topology.
-using gradient_cases =
-    std::tuple<grad_case<101, one_vec, mse_case>, grad_case<102, batch_of<1>, mse_case>,
-               grad_case<103, batch_of<7>, mse_case>, grad_case<104, batch_of<32>, mse_case>,
-               grad_case<105, one_vec, huber_case>, grad_case<106, batch_of<1>, huber_case>,
-               grad_case<107, batch_of<7>, huber_case>, grad_case<108, batch_of<32>, huber_case>,
-               grad_case<109, one_vec, labels_case>, grad_case<110, batch_of<1>, labels_case>,
-               grad_case<111, batch_of<7>, labels_case>, grad_case<112, batch_of<32>, labels_case>,
-               grad_case<113, one_vec, one_hot_case>, grad_case<114, batch_of<1>, one_hot_case>,
-               grad_case<115, batch_of<7>, one_hot_case>,
-               grad_case<116, batch_of<32>, one_hot_case>, grad_case<117, one_vec, soft_case>,
-               grad_case<118, batch_of<7>, soft_case>, grad_case<119, one_vec, bce_case>,
-               grad_case<120, batch_of<1>, bce_case>, grad_case<121, batch_of<7>, bce_case>,
-               grad_case<122, batch_of<32>, bce_case>>;
+/// The cases of one loss, one per batch form in Batches (a std::tuple), on the topologies of
+/// seeds FirstSeed, FirstSeed + 1, ...
+template <std::uint64_t FirstSeed, class Loss, class Batches,
+          class = std::make_index_sequence<std::tuple_size_v<Batches>>>
+struct cases_of;
+template <std::uint64_t FirstSeed, class Loss, class... Batch, std::size_t... I>
+struct cases_of<FirstSeed, Loss, std::tuple<Batch...>, std::index_sequence<I...>> {
+  using type = std::tuple<grad_case<FirstSeed + I, Batch, Loss>...>;
+};
+
+using every_batch = std::tuple<one_vec, batch_of<1>, batch_of<7>, batch_of<32>>;
+
+// Every loss with every batch form (soft targets: one sample and a batch of 7), each on its
+// own random topology.
+using gradient_cases = decltype(std::tuple_cat(
+    std::declval<cases_of<101, mse_case, every_batch>::type>(),
+    std::declval<cases_of<105, huber_case, every_batch>::type>(),
+    std::declval<cases_of<109, labels_case, every_batch>::type>(),
+    std::declval<cases_of<113, one_hot_case, every_batch>::type>(),
+    std::declval<cases_of<117, soft_case, std::tuple<one_vec, batch_of<7>>>::type>(),
+    std::declval<cases_of<119, bce_case, every_batch>::type>()));
 
 // The random topologies cover every activation, and depths 1, 2 and 3.
 constexpr bool covers_everything = [] {
