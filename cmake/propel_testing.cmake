@@ -7,7 +7,15 @@
 #   propel_add_compile_fail(<name> REGEX <regex>)
 #   propel_add_header_check()
 #   propel_add_example(<name> SOURCE <file> [ARGS <arg>...])
+#
+# The target propel_unit_and_example_tests builds every executable that the unit tests and the
+# examples run, and nothing else (no header check, README snippets or compile-time checks):
+#   cmake --build <build> --target propel_unit_and_example_tests
+#   ctest --test-dir <build> -L 'unit|example'
+# propel_add_unit_test and propel_add_example add to it, so no test they register is left out.
 include_guard(GLOBAL)
+
+add_custom_target(propel_unit_and_example_tests)
 
 # propel_add_unit_test(<name> <source>...)
 #   A Boost.Test executable <name> (one BOOST_TEST_MODULE per executable), linked against the
@@ -27,6 +35,7 @@ function(propel_add_unit_test name)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   add_test(NAME ${name} COMMAND ${name} WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR})
   set_tests_properties(${name} PROPERTIES LABELS unit)
+  add_dependencies(propel_unit_and_example_tests ${name})
 endfunction()
 
 # propel_add_compile_fail(<name> REGEX <regex>)
@@ -94,4 +103,5 @@ function(propel_add_example name)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/examples/${name})
   add_test(NAME example.${name} COMMAND ${name} ${arg_ARGS} WORKING_DIRECTORY ${src_dir})
   set_tests_properties(example.${name} PROPERTIES LABELS example)
+  add_dependencies(propel_unit_and_example_tests ${name})
 endfunction()
