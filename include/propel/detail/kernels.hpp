@@ -76,6 +76,58 @@ inline T simd_sum(simd_t<T, B> x) {
     return simd_sum<T, B / 2>(simd_low<T, B>(x, half) + simd_high<T, B>(x, half));
   }
 }
+
+/// One level of simd_sum_many: source lane of output lane d when a vector holds groups of W
+/// lanes (one dot product each) and the next level halves them, group g of the result
+/// taking lanes [g W, g W + W / 2) (Hi: [g W + W / 2, g W + W)) of the concatenated sources.
+template <std::size_t W, bool Hi>
+constexpr int simd_tree_index(std::size_t d) {
+  return static_cast<int>(d / (W / 2) * W + d % (W / 2) + (Hi ? W / 2 : 0));
+}
+template <class T, std::size_t B, std::size_t W, std::size_t... D>
+PROPEL_ALWAYS_INLINE simd_t<T, B> simd_tree_pair(simd_t<T, B> u, simd_t<T, B> v,
+                                                 std::index_sequence<D...>) {
+  return __builtin_shufflevector(u, v, simd_tree_index<W, false>(D)...) +
+         __builtin_shufflevector(u, v, simd_tree_index<W, true>(D)...);
+}
+template <class T, std::size_t B, std::size_t W, std::size_t... D>
+PROPEL_ALWAYS_INLINE simd_t<T, B / 2> simd_tree_narrow(simd_t<T, B> u, std::index_sequence<D...>) {
+  return __builtin_shufflevector(u, u, simd_tree_index<W, false>(D)...) +
+         __builtin_shufflevector(u, u, simd_tree_index<W, true>(D)...);
+}
+
+/// out[j] = simd_sum(acc[j]) for j < N, with the same additions in the same order, but
+/// done for all N at once: each level adds the halves of every dot product's lanes, two
+/// vectors' worth per shuffle pair, so the sums end up side by side in one vector (a
+/// transposition rather than N separate reductions). W is the lanes each sum still spans.
+template <class T, std::size_t B, std::size_t N, std::size_t W = B / sizeof(T)>
+PROPEL_ALWAYS_INLINE void simd_sum_many(simd_t<T, B> const* acc, T* out) {
+  constexpr std::size_t lanes = B / sizeof(T);
+  constexpr std::size_t per = lanes / W;  // sums per vector
+  constexpr std::size_t vecs = (N + per - 1) / per;
+  if constexpr (W == 1) {
+    T all[vecs * lanes];
+    for (std::size_t v = 0; v < vecs; ++v) simd_store<T, B>(all + v * lanes, acc[v]);
+    for (std::size_t j = 0; j < N; ++j) out[j] = all[j];
+  } else if constexpr (vecs == 1 && B > 2 * sizeof(T)) {
+    simd_t<T, B / 2> const half =
+        simd_tree_narrow<T, B, W>(acc[0], std::make_index_sequence<lanes / 2>{});
+    simd_sum_many<T, B / 2, N, W / 2>(&half, out);
+  } else if constexpr (vecs == 1) {
+    out[0] = acc[0][0] + acc[0][1];
+  } else {
+    simd_t<T, B> next[(vecs + 1) / 2];
+    for (std::size_t v = 0; v < vecs / 2; ++v) {
+      next[v] =
+          simd_tree_pair<T, B, W>(acc[2 * v], acc[2 * v + 1], std::make_index_sequence<lanes>{});
+    }
+    if constexpr (vecs % 2 == 1) {
+      next[vecs / 2] =
+          simd_tree_pair<T, B, W>(acc[vecs - 1], simd_t<T, B>{}, std::make_index_sequence<lanes>{});
+    }
+    simd_sum_many<T, B, N, W / 2>(next, out);
+  }
+}
 #endif
 
 /// Elements of T in the widest vector register (PROPEL_VECTOR_BYTES); at least 1.
@@ -115,30 +167,36 @@ constexpr void dot_tile(T const* PROPEL_RESTRICT x, T const* PROPEL_RESTRICT w,
     }
   } else {
 #ifdef PROPEL_DETAIL_VECTOR_TYPES
-    if constexpr (L == vector_lanes<T>) {
-      if (!std::is_constant_evaluated()) {
-        using V = simd_t<T>;
-        V acc[Ri][Ro] = {};
-        constexpr std::size_t main = K / L * L;
-        for (std::size_t p = 0; p < main; p += L) {
-          V xv[Ri];
-          for (std::size_t i = 0; i < Ri; ++i) xv[i] = simd_load(x + i * K + p);
-          for (std::size_t o = 0; o < Ro; ++o) {
-            V const wv = simd_load(w + o * K + p);
-            for (std::size_t i = 0; i < Ri; ++i) acc[i][o] += xv[i] * wv;
-          }
+    if (!std::is_constant_evaluated()) {
+      constexpr std::size_t B = L * sizeof(T);
+      using V = simd_t<T, B>;
+      V acc[Ri][Ro] = {};
+      constexpr std::size_t main = K / L * L;
+      for (std::size_t p = 0; p < main; p += L) {
+        V xv[Ri];
+        for (std::size_t i = 0; i < Ri; ++i) xv[i] = simd_load<T, B>(x + i * K + p);
+        for (std::size_t o = 0; o < Ro; ++o) {
+          V const wv = simd_load<T, B>(w + o * K + p);
+          for (std::size_t i = 0; i < Ri; ++i) acc[i][o] += xv[i] * wv;
         }
+      }
+      if constexpr (main < K) {
         for (std::size_t i = 0; i < Ri; ++i) {
           for (std::size_t o = 0; o < Ro; ++o) {
             T tail[L] = {};
-            for (std::size_t l = 0; l < K - main; ++l)
+            for (std::size_t l = 0; l < K - main; ++l) {
               tail[l] = x[i * K + main + l] * w[o * K + main + l];
-            if constexpr (main < K) acc[i][o] += simd_load(tail);
-            y[i * ldy + o] = simd_sum<T>(acc[i][o]);
+            }
+            acc[i][o] += simd_load<T, B>(tail);
           }
         }
-        return;
       }
+      T sums[Ri * Ro];
+      simd_sum_many<T, B, Ri * Ro>(&acc[0][0], sums);
+      for (std::size_t i = 0; i < Ri; ++i) {
+        for (std::size_t o = 0; o < Ro; ++o) y[i * ldy + o] = sums[i * Ro + o];
+      }
+      return;
     }
 #endif
     T acc[Ri][Ro][L] = {};
@@ -170,16 +228,23 @@ constexpr void dot_tile(T const* PROPEL_RESTRICT x, T const* PROPEL_RESTRICT w,
   }
 }
 
+/// Dot products per dot tile (Ri x Ro accumulators): half the vector registers of AVX-512
+/// or SVE (32), the same count in half the registers elsewhere.
+inline constexpr std::size_t dot_tile_size = PROPEL_VECTOR_BYTES >= 64 ? 16 : 8;
+
 /// Y = X Wᵀ in dot tiles: Y[r * N + o] = Σ_p X[r * K + p] W[o * K + p] (X is M x K, W is
-/// N x K, both row-major). With M = 1 this is the matrix·vector product W x.
+/// N x K, both row-major). With M = 1 this is the matrix·vector product W x, dot_tile_size
+/// rows of W at a time (their sums reduced together); a batch takes tile_rows rows of W
+/// against as many rows of X as the tile holds.
 template <std::size_t M, std::size_t N, std::size_t K, class T>
 constexpr void gemm_nt_dot(T const* x, T const* w, T* y) {
   constexpr std::size_t L = dot_lanes<T, K>;
-  constexpr std::size_t ro = L == 1 ? N : min_size(tile_rows, N);
-  constexpr std::size_t ri = L == 1 ? 1 : min_size(tile_rows, M);
+  constexpr std::size_t ro = L == 1 ? N : min_size(M == 1 ? dot_tile_size : tile_rows, N);
   constexpr std::size_t n_main = N / ro * ro;
-  constexpr std::size_t m_main = M / ri * ri;
   auto rows = [&]<std::size_t Ro>(std::size_t o) {
+    constexpr std::size_t ri =
+        L == 1 ? 1 : min_size(dot_tile_size / Ro > 0 ? dot_tile_size / Ro : 1, M);
+    constexpr std::size_t m_main = M / ri * ri;
     for (std::size_t r = 0; r < m_main; r += ri) {
       dot_tile<ri, Ro, K, L>(x + r * K, w + o * K, y + r * N + o, N);
     }
