@@ -146,6 +146,11 @@ constexpr std::size_t floor_pow2(std::size_t n) noexcept {
   return p;
 }
 constexpr std::size_t min_size(std::size_t a, std::size_t b) noexcept { return a < b ? a : b; }
+constexpr std::size_t floor_log2(std::size_t n) noexcept {
+  std::size_t k = 0;
+  while (n > 1) n /= 2, ++k;
+  return k;
+}
 
 /// Partial sums per dot product of length K: a vector register's worth, fewer for short
 /// products, none (a plain sum, which the compiler vectorises across rows instead) below 8.
@@ -339,19 +344,168 @@ constexpr void gemm_bcast(T const* a, T const* b, Init const& init, Out const& o
 }
 
 /// Whether Y = X Wᵀ (X: M x K, W: N x K) is cheaper as dot tiles than as broadcast tiles
-/// over a transposed copy of W: a dot tile pays a reduction per output (M N of them), the
-/// broadcast form a transposition per weight (N K of them).
-template <std::size_t M, std::size_t K>
-inline constexpr bool prefer_dot_v = K > 8 * M;
+/// over a transposed copy of W. In vector operations: a dot tile pays a reduction per
+/// output (about 3, see simd_sum_many), the broadcast form pads each row of Wᵀ to whole
+/// vectors and transposes W (log2(lanes) shuffles, a load and a store per vector; a load
+/// and a store per element where W has less than a vector's worth of rows or columns).
+/// Without vector registers: a dot product per output against a transposition per weight.
+template <class T, std::size_t M, std::size_t N, std::size_t K>
+inline constexpr bool prefer_dot_v = [] {
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  constexpr std::size_t L = vector_lanes<T>;
+  if constexpr (L > 1) {
+    constexpr std::size_t dl = dot_lanes<T, K>;
+    constexpr std::size_t dot = M * N * ((K + dl - 1) / dl + (dl > 1 ? 3 : 0));
+    constexpr std::size_t transpose =
+        N >= L && K >= L ? N * K * (floor_log2(L) + 2) / L : 2 * N * K;
+    constexpr std::size_t panel = M * ((N + L - 1) / L) * K + transpose;
+    return dot < panel;
+  }
+#endif
+  return K > 8 * M;
+}();
 
 /// Rows of W transposed at a time by gemm_nt_panel: a panel of at most 4096 elements.
 template <std::size_t N, std::size_t K>
 inline constexpr std::size_t panel_depth = min_size(K, 4096 / N > 0 ? 4096 / N : 1);
 
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+template <std::size_t L, bool Hi>
+constexpr int simd_zip_index(std::size_t d) {
+  return static_cast<int>(d % 2 * L + d / 2 + (Hi ? L / 2 : 0));
+}
+/// The lanes of a and b interleaved: a0 b0 a1 b1 ... (lo), then the upper halves (hi).
+template <class T, std::size_t... D>
+PROPEL_ALWAYS_INLINE void simd_zip(simd_t<T> a, simd_t<T> b, simd_t<T>& lo, simd_t<T>& hi,
+                                   std::index_sequence<D...>) {
+  constexpr std::size_t L = sizeof...(D);
+  lo = __builtin_shufflevector(a, b, simd_zip_index<L, false>(D)...);
+  hi = __builtin_shufflevector(a, b, simd_zip_index<L, true>(D)...);
+}
+
+/// Transposes the L x L block r (vector j is row j). Zipping rows j and j + L/2 into rows
+/// 2j and 2j + 1 rotates the bits of (row, lane) left by one; log2(L) times transposes.
+template <class T>
+PROPEL_ALWAYS_INLINE void simd_transpose(simd_t<T> (&r)[vector_lanes<T>]) {
+  constexpr std::size_t L = vector_lanes<T>;
+  for (std::size_t stage = 1; stage < L; stage *= 2) {
+    simd_t<T> t[L];
+    for (std::size_t j = 0; j < L / 2; ++j) {
+      simd_zip<T>(r[j], r[j + L / 2], t[2 * j], t[2 * j + 1], std::make_index_sequence<L>{});
+    }
+    for (std::size_t j = 0; j < L; ++j) r[j] = t[j];
+  }
+}
+
+/// gemm_nt_panel with vectors: Wᵀ packed in rows padded to whole vectors (padding zero),
+/// then register tiles of Ri rows of X x Cv vectors of Y, each summed in the plain order.
+template <std::size_t M, std::size_t N, std::size_t K, class T>
+inline void gemm_nt_panel_simd(T const* PROPEL_RESTRICT x, T const* PROPEL_RESTRICT w,
+                               T* PROPEL_RESTRICT y) {
+  using V = simd_t<T>;
+  constexpr std::size_t L = vector_lanes<T>;
+  constexpr std::size_t nv = (N + L - 1) / L;  // vectors per row of Y
+  constexpr std::size_t ld = nv * L;           // padded row of the panel
+  constexpr std::size_t pd = min_size(K, 8192 / ld > 0 ? 8192 / ld : 1);
+  alignas(PROPEL_VECTOR_BYTES) T panel[pd * ld];
+  constexpr std::size_t cv = min_size(nv, tile_rows);
+  // Y[i0 + i, v0 L + ...] for i < Ri, the Cv vectors from v0 (the last has Last lanes of
+  // Y), over panel rows [p0, p0 + Pc); First: Y holds nothing yet
+  auto tile = [&]<std::size_t Ri, std::size_t Cv, std::size_t Last, std::size_t Pc, bool First>(
+                  std::size_t i0, std::size_t v0, std::size_t p0) {
+    V acc[Ri][Cv];
+    for (std::size_t i = 0; i < Ri; ++i) {
+      for (std::size_t c = 0; c < Cv; ++c) {
+        T const* src = y + (i0 + i) * N + (v0 + c) * L;
+        if constexpr (First) {
+          acc[i][c] = V{};
+        } else if (c + 1 < Cv || Last == L) {
+          acc[i][c] = simd_load(src);
+        } else {
+          T part[L] = {};
+          for (std::size_t l = 0; l < Last; ++l) part[l] = src[l];
+          acc[i][c] = simd_load(part);
+        }
+      }
+    }
+    for (std::size_t p = 0; p < Pc; ++p) {
+      V bv[Cv];
+      for (std::size_t c = 0; c < Cv; ++c) bv[c] = simd_load(panel + p * ld + (v0 + c) * L);
+      for (std::size_t i = 0; i < Ri; ++i) {
+        T const a = x[(i0 + i) * K + p0 + p];
+        for (std::size_t c = 0; c < Cv; ++c) acc[i][c] += a * bv[c];
+      }
+    }
+    for (std::size_t i = 0; i < Ri; ++i) {
+      for (std::size_t c = 0; c < Cv; ++c) {
+        T* dst = y + (i0 + i) * N + (v0 + c) * L;
+        if (c + 1 < Cv || Last == L) {
+          simd_store(dst, acc[i][c]);
+        } else {
+          T part[L];
+          simd_store(part, acc[i][c]);
+          for (std::size_t l = 0; l < Last; ++l) dst[l] = part[l];
+        }
+      }
+    }
+  };
+  auto columns = [&]<std::size_t Cv, std::size_t Last, std::size_t Pc, bool First>(std::size_t v0,
+                                                                                   std::size_t p0) {
+    constexpr std::size_t ri = min_size(M, dot_tile_size / Cv);
+    constexpr std::size_t m_main = M / ri * ri;
+    for (std::size_t i = 0; i < m_main; i += ri) {
+      tile.template operator()<ri, Cv, Last, Pc, First>(i, v0, p0);
+    }
+    if constexpr (m_main < M)
+      tile.template operator()<M - m_main, Cv, Last, Pc, First>(m_main, v0, p0);
+  };
+  auto chunk = [&]<std::size_t Pc, bool First>(std::size_t p0) {
+    // panel[p ld + o] = W[o, p0 + p], in L x L blocks where W has them
+    constexpr std::size_t o_main = N / L * L;
+    constexpr std::size_t p_main = Pc / L * L;
+    for (std::size_t o = 0; o < o_main; o += L) {
+      for (std::size_t p = 0; p < p_main; p += L) {
+        V r[L];
+        for (std::size_t j = 0; j < L; ++j) r[j] = simd_load(w + (o + j) * K + p0 + p);
+        simd_transpose<T>(r);
+        for (std::size_t j = 0; j < L; ++j) simd_store(panel + (p + j) * ld + o, r[j]);
+      }
+      for (std::size_t p = p_main; p < Pc; ++p) {
+        for (std::size_t j = 0; j < L; ++j) panel[p * ld + o + j] = w[(o + j) * K + p0 + p];
+      }
+    }
+    for (std::size_t p = 0; p < Pc; ++p) {
+      for (std::size_t o = o_main; o < ld; ++o) {
+        panel[p * ld + o] = o < N ? w[o * K + p0 + p] : T{};
+      }
+    }
+    // whole tiles of cv full vectors, then the rest (at most cv vectors, the last maybe partial)
+    constexpr std::size_t v_main = N / L / cv * cv;
+    for (std::size_t v = 0; v < v_main; v += cv)
+      columns.template operator()<cv, L, Pc, First>(v, p0);
+    if constexpr (v_main < nv) {
+      columns.template operator()<nv - v_main, N - (nv - 1) * L, Pc, First>(v_main, p0);
+    }
+  };
+  chunk.template operator()<pd, true>(0);
+  constexpr std::size_t k_main = K / pd * pd;
+  for (std::size_t p0 = pd; p0 < k_main; p0 += pd) chunk.template operator()<pd, false>(p0);
+  if constexpr (k_main < K && k_main > 0) chunk.template operator()<K - k_main, false>(k_main);
+}
+#endif
+
 /// Y = X Wᵀ in broadcast tiles over panels of Wᵀ (panel_depth columns of W at a time): the
 /// plain summation order, so the same bits as the naive loop.
 template <std::size_t M, std::size_t N, std::size_t K, class T>
 constexpr void gemm_nt_panel(T const* x, T const* w, T* y) {
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  if constexpr (vector_lanes < T >> 1) {
+    if (!std::is_constant_evaluated()) {
+      gemm_nt_panel_simd<M, N, K>(x, w, y);
+      return;
+    }
+  }
+#endif
   constexpr std::size_t pd = panel_depth<N, K>;
   T panel[pd * N];  // every element written before it is read
   auto chunk = [&]<std::size_t Pc>(std::size_t p0) {
@@ -370,7 +524,7 @@ constexpr void gemm_nt_panel(T const* x, T const* w, T* y) {
 /// Y = X Wᵀ, Y[r * N + o] = Σ_p X[r * K + p] W[o * K + p], in whichever form is cheaper.
 template <std::size_t M, std::size_t N, std::size_t K, class T>
 constexpr void gemm_nt(T const* x, T const* w, T* y) {
-  if constexpr (prefer_dot_v<M, K>) {
+  if constexpr (prefer_dot_v<T, M, N, K>) {
     gemm_nt_dot<M, N, K>(x, w, y);
   } else {
     gemm_nt_panel<M, N, K>(x, w, y);
