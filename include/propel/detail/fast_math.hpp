@@ -35,20 +35,25 @@ inline float fast_tanh(float x) noexcept {
   q = q * z + 1.33333333333333333333e-1f;  // 2 / 15
   q = q * z - 3.33333333333333333333e-1f;  // -1 / 3
   float const small = x + x * (z * q);
-  // large |x|: e^y with y = 2 |x| in [1.1, 18]
-  float const y = 2.0f * select_bits(ax < 9.1f, ax, 9.1f);
-  float const nf = static_cast<float>(static_cast<std::int32_t>(y * 1.44269504088896341f + 0.5f));
-  float const r = (y - nf * 0.693145751953125f) - nf * 1.42860682030941723212e-6f;
-  float p = 1.98412698412698412698e-4f;    // 1 / 5040
-  p = p * r + 1.38888888888888888889e-3f;  // 1 / 720
-  p = p * r + 8.33333333333333333333e-3f;  // 1 / 120
-  p = p * r + 4.16666666666666666667e-2f;  // 1 / 24
-  p = p * r + 1.66666666666666666667e-1f;  // 1 / 6
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  float const two_n =
-      std::bit_cast<float>(static_cast<std::uint32_t>(static_cast<std::int32_t>(nf) + 127) << 23);
+  // large |x|: e^y with y = 2 a, a = |x| in [0.55, 9.1]; y = n ln 2 + r, |r| <= ln 2 / 2,
+  // with n rounded by adding 1.5 * 2^23 (the sum keeps no fraction bits) and r = 2 h
+  float const a = select_bits(ax < 9.1f, ax, 9.1f);
+  float const shifted = a * 2.88539008177792681472f + 12582912.0f;  // 2 log2(e), 1.5 * 2^23
+  float const nf = shifted - 12582912.0f;
+  float const h = (a - nf * 0.3465728759765625f) - nf * 7.14303410154708616060e-7f;  // ln2 / 2
+  // p(r) = Σ r^k / k! (k <= 7) in Estrin's form, (p01 + p23 r²) + (p45 + p67 r²) r⁴: three
+  // dependent steps after h, not seven. In h (r² = 4 h², r⁴ = 16 h⁴) each pair is scaled by
+  // the power of two its factor needs, which is exact: the same bits as the form in r.
+  float const h2 = h * h;
+  float const h4 = h2 * h2;
+  // the pairs 1 + r, 1/2 + r/6, 1/24 + r/120, 1/720 + r/5040 in h, times 1, 4, 16, 64
+  float const p01 = h * 2.0f + 1.0f;
+  float const p23 = h * 1.33333333333333333333f + 2.0f;
+  float const p45 = h * 2.66666666666666666667e-1f + 6.66666666666666666667e-1f;
+  float const p67 = h * 2.53968253968253968254e-2f + 8.88888888888888888889e-2f;
+  float const p = (p23 * h2 + p01) + (p67 * h2 + p45) * h4;
+  // 2^n from the bits of shifted, whose low mantissa bits hold n (the high bits shift out)
+  float const two_n = std::bit_cast<float>((std::bit_cast<std::uint32_t>(shifted) + 127u) << 23);
   float const big = 1.0f - 2.0f / (p * two_n + 1.0f);
   float const t = select_bits(ax < 0.55f, small, std::copysign(big, x));
   return select_bits(x != x, x, t);
