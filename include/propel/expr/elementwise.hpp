@@ -106,6 +106,10 @@ struct binary_expr {
     [[no_unique_address]] typename R::scratch_type r;
     [[no_unique_address]] detail::scratch_buffer_t<shares_adjoint, tensor_t<value_type, shape_type>>
         adj;
+    /// A broadcast operand's derivative: the column totals of the rows it was added to.
+    [[no_unique_address]] detail::scratch_buffer_t<broadcast && detail::has_leaves_v<R>,
+                                                   tensor_t<value_type, typename R::shape_type>>
+        totals;
   };
 
   [[no_unique_address]] Op op;
@@ -171,20 +175,21 @@ struct binary_expr {
     }
     if constexpr (detail::depends_on_v<R, Sink>) {
       if constexpr (broadcast) {
-        // a broadcast operand collects the derivative of every row it was added to
+        // a broadcast operand collects the derivative of every row it was added to: the
+        // column totals, summed row by row (each in the order of the rows) so that the loop
+        // runs along contiguous rows
         constexpr std::size_t n = R::shape_type::size;
         constexpr std::size_t rows = L::shape_type::rows;
+        value_type* total = s.totals.elements;
+        for (std::size_t j = 0; j < n; ++j) total[j] = value_type{};
+        for (std::size_t row = 0; row < rows; ++row) {
+          for (std::size_t j = 0; j < n; ++j) {
+            std::size_t const i = row * n + j;
+            total[j] += adj(i) * op.d_right(l.at(c.l, i), r.at(c.r, j));
+          }
+        }
         r.backward(
-            c.r, s.r,
-            [&](std::size_t j) {
-              value_type total{};
-              for (std::size_t row = 0; row < rows; ++row) {
-                std::size_t const i = row * n + j;
-                total += adj(i) * op.d_right(l.at(c.l, i), r.at(c.r, j));
-              }
-              return total;
-            },
-            sink);
+            c.r, s.r, [&](std::size_t j) { return total[j]; }, sink);
       } else {
         r.backward(
             c.r, s.r,
