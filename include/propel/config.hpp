@@ -16,12 +16,6 @@
 /// Out-of-range accesses in constant evaluation are rejected by the compiler regardless.
 #define PROPEL_ASSERT(cond) assert(cond)
 
-/// Alignment in bytes of the blocks propel owns: a network's parameters, its gradients, the
-/// optimizer state. 32 suits AVX; 64 suits AVX-512.
-#ifndef PROPEL_MAX_ALIGN
-#define PROPEL_MAX_ALIGN 32
-#endif
-
 /// Bytes of the target's widest vector register. The dense kernels keep this many bytes of
 /// independent partial sums per dot product (a float reduction vectorises only with explicit
 /// partial sums unless -ffast-math reorders it) and size their register tiles from it. Only
@@ -38,5 +32,19 @@
 // No vector unit (Cortex-M, other microcontrollers): one sum per dot product. Partial sums in
 // vector types would be split into scalars, costing instructions, registers and stack.
 #define PROPEL_VECTOR_BYTES 4
+#endif
+#endif
+
+/// Alignment in bytes of the blocks propel owns: a network's parameters, its gradients, the
+/// optimizer state, a trainer's workspace. A whole cache line (64) with 64-byte vectors, so
+/// that no vector load of a weight row straddles two lines (which halves the speed of
+/// streaming W from L2); 32 otherwise. Code compiled for different vector widths must not
+/// share propel objects across translation units unless it sets PROPEL_MAX_ALIGN (and
+/// PROPEL_VECTOR_BYTES) the same everywhere.
+#ifndef PROPEL_MAX_ALIGN
+#if PROPEL_VECTOR_BYTES >= 64
+#define PROPEL_MAX_ALIGN 64
+#else
+#define PROPEL_MAX_ALIGN 32
 #endif
 #endif
