@@ -74,6 +74,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(gemm_nt_against_a_double_sum, T, scalar_types) {
   check_gemm_nt<T, 1, 33, 100>();
   check_gemm_nt<T, 1, 128, 784>();
   // batches: both forms, columns that do not fill a vector, rows that do not fill a tile
+  check_gemm_nt<T, 16, 3, 1>();  // once stored a vector to a misaligned stack slot (AVX-512)
+  check_gemm_nt<T, 32, 3, 5>();
   check_gemm_nt<T, 32, 1, 16>();
   check_gemm_nt<T, 32, 16, 2>();
   check_gemm_nt<T, 32, 10, 64>();

@@ -316,6 +316,12 @@ constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b
   }
 }
 
+/// The tile of gemm_bcast with vectors: bcast_rows x bcast_vectors accumulators, enough
+/// independent FMAs to cover their latency (16 of 32 registers with AVX-512, 8 of 16 with
+/// AVX2 or 128-bit vectors). Without a vector unit, 2 x 2 scalars.
+inline constexpr std::size_t bcast_rows = PROPEL_VECTOR_BYTES >= 16 ? 4 : 2;
+inline constexpr std::size_t bcast_vectors = PROPEL_VECTOR_BYTES >= 64 ? 4 : 2;
+
 /// C (M x N) from A (M x P, element (i, p) at a[i * As + p * Ps]) times B (P x N,
 /// row-major with leading dimension Ldb) in broadcast tiles: acc = init(i, j), then the
 /// products in the plain order of p, then out(i, j, acc). Columns go in pieces of two
@@ -323,8 +329,8 @@ constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b
 template <std::size_t M, std::size_t N, std::size_t P, std::size_t As, std::size_t Ps,
           std::size_t Ldb, class T, class Init, class Out>
 constexpr void gemm_bcast(T const* a, T const* b, Init const& init, Out const& out) {
-  constexpr std::size_t cj = min_size(2 * vector_lanes<T>, N);
-  constexpr std::size_t ri = min_size(tile_rows, M);
+  constexpr std::size_t cj = min_size(bcast_vectors * vector_lanes<T>, N);
+  constexpr std::size_t ri = min_size(bcast_rows, M);
   constexpr std::size_t n_main = N / cj * cj;
   constexpr std::size_t m_main = M / ri * ri;
   auto block = [&]<std::size_t Ri, std::size_t Cj>(std::size_t i0, std::size_t j0) {
