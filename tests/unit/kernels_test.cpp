@@ -8,6 +8,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <cstddef>
+#include <memory>
 #include <propel/detail/kernels.hpp>
 #include <vector>
 
@@ -32,7 +33,8 @@ void check_gemm_nt() {
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = input<T>(i, 1);
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = input<T>(i, 2);
   // offset by one element: no alignment beyond the scalar's may be assumed
-  detail::gemm_nt<M, N, K>(x.data() + 1, w.data() + 1, y.data() + 1);
+  auto panel = std::make_unique<detail::panel_buffer<T, detail::gemm_nt_panel_size<T, M, N, K>>>();
+  detail::gemm_nt<M, N, K>(x.data() + 1, w.data() + 1, y.data() + 1, panel->data());
   BOOST_TEST_CONTEXT("M = " << M << ", N = " << N << ", K = " << K) {
     BOOST_TEST(y.front() == T(-7));  // nothing written outside Y
     BOOST_TEST(y.back() == T(-7));
@@ -57,7 +59,8 @@ constexpr T gemm_nt_in_constant_evaluation() {
   T x[M * K], w[N * K], y[M * N];
   for (std::size_t i = 0; i < M * K; ++i) x[i] = input<T>(i, 1);
   for (std::size_t i = 0; i < N * K; ++i) w[i] = input<T>(i, 2);
-  detail::gemm_nt<M, N, K>(x, w, y);
+  detail::panel_buffer<T, detail::gemm_nt_panel_size<T, M, N, K>> panel;
+  detail::gemm_nt<M, N, K>(x, w, y, panel.data());
   T total{};
   for (T v : y) total += v;
   return total;

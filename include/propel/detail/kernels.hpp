@@ -375,6 +375,31 @@ inline constexpr bool prefer_dot_v = [] {
 template <std::size_t N, std::size_t K>
 inline constexpr std::size_t panel_depth = min_size(K, 4096 / N > 0 ? 4096 / N : 1);
 
+/// Rows of Wᵀ packed at a time by gemm_nt_panel_simd, each padded to whole vectors: a panel
+/// of at most 8192 elements.
+template <class T, std::size_t N, std::size_t K>
+inline constexpr std::size_t simd_panel_depth = [] {
+  constexpr std::size_t L = vector_lanes<T>;
+  constexpr std::size_t ld = (N + L - 1) / L * L;
+  return min_size(K, 8192 / ld > 0 ? 8192 / ld : 1);
+}();
+
+/// The elements of the panel buffer gemm_nt needs for Y = X Wᵀ (X: M x K, W: N x K): the
+/// caller provides it (a product keeps it in its workspace, not on the stack); 0 when the
+/// dot-tile form needs none. Room for both panel forms: constant evaluation takes the
+/// scalar one.
+template <class T, std::size_t M, std::size_t N, std::size_t K>
+inline constexpr std::size_t gemm_nt_panel_size = [] {
+  if constexpr (prefer_dot_v<T, M, N, K>) {
+    return std::size_t{0};
+  } else {
+    constexpr std::size_t L = vector_lanes<T>;
+    constexpr std::size_t simd = simd_panel_depth<T, N, K> * ((N + L - 1) / L * L);
+    constexpr std::size_t plain = panel_depth<N, K> * N;
+    return simd > plain ? simd : plain;
+  }
+}();
+
 #ifdef PROPEL_DETAIL_VECTOR_TYPES
 template <std::size_t L, bool Hi>
 constexpr int simd_zip_index(std::size_t d) {
@@ -407,13 +432,12 @@ PROPEL_ALWAYS_INLINE void simd_transpose(simd_t<T> (&r)[vector_lanes<T>]) {
 /// then register tiles of Ri rows of X x Cv vectors of Y, each summed in the plain order.
 template <std::size_t M, std::size_t N, std::size_t K, class T>
 inline void gemm_nt_panel_simd(T const* PROPEL_RESTRICT x, T const* PROPEL_RESTRICT w,
-                               T* PROPEL_RESTRICT y) {
+                               T* PROPEL_RESTRICT y, T* PROPEL_RESTRICT panel) {
   using V = simd_t<T>;
   constexpr std::size_t L = vector_lanes<T>;
   constexpr std::size_t nv = (N + L - 1) / L;  // vectors per row of Y
   constexpr std::size_t ld = nv * L;           // padded row of the panel
-  constexpr std::size_t pd = min_size(K, 8192 / ld > 0 ? 8192 / ld : 1);
-  alignas(PROPEL_VECTOR_BYTES) T panel[pd * ld];
+  constexpr std::size_t pd = simd_panel_depth<T, N, K>;
   constexpr std::size_t cv = min_size(nv, tile_rows);
   // Y[i0 + i, v0 L + ...] for i < Ri, the Cv vectors from v0 (the last has Last lanes of
   // Y), over panel rows [p0, p0 + Pc); First: Y holds nothing yet
@@ -503,17 +527,16 @@ inline void gemm_nt_panel_simd(T const* PROPEL_RESTRICT x, T const* PROPEL_RESTR
 /// Y = X Wᵀ in broadcast tiles over panels of Wᵀ (panel_depth columns of W at a time): the
 /// plain summation order, so the same bits as the naive loop.
 template <std::size_t M, std::size_t N, std::size_t K, class T>
-constexpr void gemm_nt_panel(T const* x, T const* w, T* y) {
+constexpr void gemm_nt_panel(T const* x, T const* w, T* y, T* panel) {
 #ifdef PROPEL_DETAIL_VECTOR_TYPES
   if constexpr (vector_lanes < T >> 1) {
     if (!std::is_constant_evaluated()) {
-      gemm_nt_panel_simd<M, N, K>(x, w, y);
+      gemm_nt_panel_simd<M, N, K>(x, w, y, panel);
       return;
     }
   }
 #endif
-  constexpr std::size_t pd = panel_depth<N, K>;
-  T panel[pd * N];  // every element written before it is read
+  constexpr std::size_t pd = panel_depth<N, K>;  // every panel element written before read
   auto chunk = [&]<std::size_t Pc>(std::size_t p0) {
     for (std::size_t o = 0; o < N; ++o) {
       for (std::size_t p = 0; p < Pc; ++p) panel[p * N + o] = w[o * K + p0 + p];
@@ -527,13 +550,27 @@ constexpr void gemm_nt_panel(T const* x, T const* w, T* y) {
   if constexpr (k_main < K) chunk.template operator()<K - k_main>(k_main);
 }
 
-/// Y = X Wᵀ, Y[r * N + o] = Σ_p X[r * K + p] W[o * K + p], in whichever form is cheaper.
+/// Scratch for gemm_nt: Size elements aligned for vector loads, or nothing.
+template <class T, std::size_t Size>
+struct panel_buffer {
+  alignas(PROPEL_VECTOR_BYTES) T elements[Size];
+  [[nodiscard]] constexpr T* data() noexcept { return elements; }
+};
+template <class T>
+struct panel_buffer<T, 0> {
+  [[nodiscard]] constexpr T* data() noexcept { return nullptr; }
+};
+
+/// Y = X Wᵀ, Y[r * N + o] = Σ_p X[r * K + p] W[o * K + p], in whichever form is cheaper;
+/// `panel` points to gemm_nt_panel_size<T, M, N, K> elements of scratch (aligned to
+/// PROPEL_VECTOR_BYTES), or may be null when that size is 0.
 template <std::size_t M, std::size_t N, std::size_t K, class T>
-constexpr void gemm_nt(T const* x, T const* w, T* y) {
+constexpr void gemm_nt(T const* x, T const* w, T* y, T* panel) {
   if constexpr (prefer_dot_v<T, M, N, K>) {
+    (void)panel;
     gemm_nt_dot<M, N, K>(x, w, y);
   } else {
-    gemm_nt_panel<M, N, K>(x, w, y);
+    gemm_nt_panel<M, N, K>(x, w, y, panel);
   }
 }
 

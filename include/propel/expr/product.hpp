@@ -125,15 +125,6 @@ struct product_expr {
   using value_type = typename A::value_type;
   using shape_type = detail::product_shape_t<typename A::shape_type, typename B::shape_type>;
   using leaf_ids = detail::concat_t<typename A::leaf_ids, typename B::leaf_ids>;
-  struct cache_type {
-    detail::operand_cache<A> a;
-    detail::operand_cache<B> b;
-    value_t<product_expr> out;
-  };
-
-  A a;
-  B b;
-
   /// W·x: a matrix in memory times a vector.
   static constexpr bool matvec_path = B::shape_type::rank == 1 &&
                                       detail::is_contiguous_operand_v<A> &&
@@ -141,6 +132,26 @@ struct product_expr {
   /// X·Wᵀ: a matrix in memory times the transpose of a weight leaf.
   static constexpr bool nt_path =
       detail::is_transposed_leaf_v<B> && detail::is_contiguous_operand_v<A>;
+  /// The kernel's scratch (a transposed panel of W for a batch), part of the workspace.
+  static constexpr std::size_t panel_size = [] {
+    if constexpr (matvec_path) {
+      return detail::gemm_nt_panel_size<value_type, 1, m, k>;
+    } else if constexpr (nt_path) {
+      return detail::gemm_nt_panel_size<value_type, m, n, k>;
+    } else {
+      return std::size_t{0};
+    }
+  }();
+
+  struct cache_type {
+    detail::operand_cache<A> a;
+    detail::operand_cache<B> b;
+    tensor_t<value_type, shape_type> out;
+    [[no_unique_address]] detail::panel_buffer<value_type, panel_size> panel;
+  };
+
+  A a;
+  B b;
 
   /// Dot-product order when B's columns are contiguous (a vector, or the transpose of a
   /// row-major matrix); otherwise rows of B are accumulated (axpy order). Both sum over k
@@ -153,10 +164,12 @@ struct product_expr {
     detail::prepare_operand(b, c.b);
     value_type* out = c.out.elements;
     if constexpr (matvec_path) {
-      detail::gemm_nt<1, m, k>(detail::operand_data(b, c.b), detail::operand_data(a, c.a), out);
+      detail::gemm_nt<1, m, k>(detail::operand_data(b, c.b), detail::operand_data(a, c.a), out,
+                               c.panel.data());
       epi(0, m);
     } else if constexpr (nt_path) {
-      detail::gemm_nt<m, n, k>(detail::operand_data(a, c.a), b.arg.data->elements, out);
+      detail::gemm_nt<m, n, k>(detail::operand_data(a, c.a), b.arg.data->elements, out,
+                               c.panel.data());
       epi(0, m * n);
     } else {
       for (std::size_t i = 0; i < m; ++i) {
