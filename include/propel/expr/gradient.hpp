@@ -87,8 +87,10 @@ template <Expression E>
 [[nodiscard]] constexpr value_t<E> evaluate(E const& e) {
   typename E::cache_type c;  // a forward pass only: no backward scratch
   value_t<E> out;
+  // row by row where the range covers whole rows: a bias is then read at its column
   e.forward(c, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) detail::flat(out, i) = e.at(c, i);
+    detail::for_each_element(e, c, begin, end,
+                             [&](std::size_t i, auto v) { detail::flat(out, i) = v; });
   });
   return out;
 }
