@@ -3,6 +3,7 @@
 /// (+, -, hadamard, and binary losses), with a vector broadcast over the rows of a batch.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <propel/expr/expression.hpp>
 #include <type_traits>
@@ -10,9 +11,22 @@
 
 namespace propel {
 
-/// Op applied to every element of Arg. Owns no buffer: element i is computed on demand, in
-/// the loop of whoever consumes it.
-/// \tparam Op   a value with `value(x)` and `derivative(x)` (see propel/ops/)
+namespace detail {
+/// Whether Op's derivative follows from its value alone, `op.derivative_of_value(y)` with
+/// y = op.value(x) (1 - y² for tanh): a unary node over such an op keeps its values, so
+/// that its backward pass does not evaluate the op again.
+template <class Op, class T>
+inline constexpr bool keeps_value_v = requires(Op const& op, T y) {
+  { op.derivative_of_value(y) } -> std::same_as<T>;
+};
+}  // namespace detail
+
+/// Op applied to every element of Arg. Element i is computed on demand, in the loop of
+/// whoever consumes it; when Op's derivative follows from its value (detail::keeps_value_v)
+/// the node instead writes its values into its cache as they are produced (in the epilogue
+/// of its producer), reads them back and differentiates from them.
+/// \tparam Op   a value with `value(x)` and `derivative(x)` (see propel/ops/), optionally
+///             `derivative_of_value(y)`
 /// \tparam Arg  any Expression over float or double
 template <class Op, Expression Arg>
 struct unary_expr {
@@ -21,8 +35,11 @@ struct unary_expr {
   using value_type = typename Arg::value_type;
   using shape_type = typename Arg::shape_type;
   using leaf_ids = typename Arg::leaf_ids;
+  static constexpr bool keeps_value = detail::keeps_value_v<Op, value_type>;
   struct cache_type {
     [[no_unique_address]] typename Arg::cache_type arg;
+    [[no_unique_address]] detail::scratch_buffer_t<keeps_value, tensor_t<value_type, shape_type>>
+        out;
   };
   struct scratch_type {
     [[no_unique_address]] typename Arg::scratch_type arg;
@@ -33,21 +50,49 @@ struct unary_expr {
 
   template <class Epi>
   constexpr void forward(cache_type& c, Epi const& epi) const {
-    arg.forward(c.arg, epi);
+    if constexpr (keeps_value) {
+      arg.forward(c.arg, [&](std::size_t begin, std::size_t end) {
+        detail::for_each_element(arg, c.arg, begin, end, [&](std::size_t i, value_type v) {
+          detail::flat(c.out, i) = op.value(v);
+        });
+        epi(begin, end);
+      });
+    } else {
+      arg.forward(c.arg, epi);
+    }
   }
   [[nodiscard]] constexpr value_type at(cache_type const& c, std::size_t i) const {
-    return op.value(arg.at(c.arg, i));
+    if constexpr (keeps_value) {
+      return detail::flat(c.out, i);
+    } else {
+      return op.value(arg.at(c.arg, i));
+    }
   }
   [[nodiscard]] constexpr value_type at_rc(cache_type const& c, std::size_t row,
                                            std::size_t col) const {
-    return op.value(detail::element_at(arg, c.arg, row, col));
+    if constexpr (keeps_value) {
+      return detail::flat(c.out, row * shape_type::cols + col);
+    } else {
+      return op.value(detail::element_at(arg, c.arg, row, col));
+    }
+  }
+  /// The values of a node that keeps them, row-major: a product reads them in place.
+  [[nodiscard]] constexpr value_type const* values(cache_type const& c) const requires keeps_value {
+    return &detail::flat(c.out, 0);
   }
   template <class Adj, class Sink>
   constexpr void backward(cache_type const& c, scratch_type& s, Adj const& adj, Sink& sink) const {
     if constexpr (detail::depends_on_v<Arg, Sink>) {
-      arg.backward(
-          c.arg, s.arg, [&](std::size_t i) { return adj(i) * op.derivative(arg.at(c.arg, i)); },
-          sink);
+      if constexpr (keeps_value) {
+        arg.backward(
+            c.arg, s.arg,
+            [&](std::size_t i) { return adj(i) * op.derivative_of_value(detail::flat(c.out, i)); },
+            sink);
+      } else {
+        arg.backward(
+            c.arg, s.arg, [&](std::size_t i) { return adj(i) * op.derivative(arg.at(c.arg, i)); },
+            sink);
+      }
     }
   }
 };

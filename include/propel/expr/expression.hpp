@@ -13,7 +13,8 @@
 ///    the consumer's loop (bias + activation, or a reduction's accumulation) runs in the
 ///    producer's epilogue while the freshly produced block is still hot.
 ///  - `e.at(c, i)` is element i (flat, row-major). Element-wise nodes compute it on demand
-///    and own no buffer; only products, row-wise reductions and whole reductions own one.
+///    and own no buffer, except an activation whose derivative follows from its value (it
+///    keeps its values); products, row-wise reductions and whole reductions own one.
 ///  - `e.backward(c, s, adj, sink)` receives dJ/de lazily, as a callable `adj(i)`, and
 ///    passes dJ/d(operand) on in the same form. Leaves deliver what reaches them to the
 ///    gradient slots of the `sink` through its writers; subtrees without a requested leaf are

@@ -2,6 +2,7 @@
 /// \file Defines product_expr, the matrix·matrix and matrix·vector product (`operator*`).
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <propel/detail/kernels.hpp>
 #include <propel/expr/expression.hpp>
@@ -32,21 +33,28 @@ template <class A, class B>
 using product_shape_t =
     std::conditional_t<B::rank == 1, shape<A::rows>, shape<A::rows, (B::rank == 2 ? B::cols : 1)>>;
 
-/// An operand of a product: read in place when it is a view of memory, otherwise made
-/// ready once in a buffer of its own (a product reads each operand element many times).
-template <class E, bool Direct = E::is_direct>
+/// Whether E keeps its values in its cache after forward (see unary_expr::values).
+template <class E>
+inline constexpr bool has_values_v = requires(E const& e, typename E::cache_type const& c) {
+  { e.values(c) } -> std::same_as<typename E::value_type const*>;
+};
+
+/// An operand of a product: read in place when it is a view of memory or keeps its values,
+/// otherwise made ready once in a buffer of its own (a product reads each operand element
+/// many times).
+template <class E, bool Buffered = !E::is_direct && !has_values_v<E>>
 struct operand_cache {
   [[no_unique_address]] typename E::cache_type c;
 };
 template <class E>
-struct operand_cache<E, false> {
+struct operand_cache<E, true> {
   typename E::cache_type c;
   value_t<E> buf;
 };
 
 template <class E>
 constexpr void prepare_operand(E const& e, operand_cache<E>& oc) {
-  if constexpr (E::is_direct) {
+  if constexpr (E::is_direct || has_values_v<E>) {
     e.forward(oc.c, no_epilogue{});
   } else {
     // the operand's element-wise chain runs in the epilogue of whatever produces it
@@ -58,7 +66,7 @@ constexpr void prepare_operand(E const& e, operand_cache<E>& oc) {
 
 template <class E>
 [[nodiscard]] constexpr auto operand_at(E const& e, operand_cache<E> const& oc, std::size_t i) {
-  if constexpr (E::is_direct) {
+  if constexpr (E::is_direct || has_values_v<E>) {
     return e.at(oc.c, i);
   } else {
     return oc.buf.elements[i];
@@ -77,7 +85,8 @@ inline constexpr bool is_memory_leaf_v = requires(E const& e) {
 };
 
 /// Whether a product can read operand E row-major from memory once it is prepared: a
-/// leaf, or an operand that is not direct (it is made ready in a buffer of its own).
+/// leaf, or an operand that is not direct (it keeps its values, or is made ready in a buffer
+/// of its own).
 template <class E>
 inline constexpr bool is_contiguous_operand_v = is_memory_leaf_v<E> || !E::is_direct;
 
@@ -91,6 +100,8 @@ template <class E>
 [[nodiscard]] constexpr auto const* operand_data(E const& e, operand_cache<E> const& oc) {
   if constexpr (is_memory_leaf_v<E>) {
     return e.data->elements;
+  } else if constexpr (has_values_v<E>) {
+    return e.values(oc.c);
   } else {
     return oc.buf.elements;
   }

@@ -3,6 +3,10 @@
 /// callable that applies itself to an expression: `propel::relu{}(e)`, `propel::elu{0.5}(e)`.
 /// The same types name a dense layer's activation: `propel::dense<64, propel::relu>`.
 ///
+/// An activation whose derivative follows from its value alone also defines
+/// `derivative_of_value(y)` (tanh, sigmoid, relu); the node applying it then keeps its values
+/// from the forward pass and differentiates from them, as PyTorch does for these three.
+///
 /// Conventions, as in PyTorch: relu'(0) = 0; leaky_relu'(0) is the slope; softplus is
 /// linear above 20 (beta 1, threshold 20); gelu is the exact (erf) form and gelu_tanh the
 /// tanh approximation. Parameters are doubles, used in the expression's scalar type.
@@ -10,8 +14,8 @@
 
 #include <propel/detail/fast_math.hpp>
 #include <propel/detail/math.hpp>
-#include <type_traits>
 #include <propel/expr/elementwise.hpp>
+#include <type_traits>
 
 namespace propel {
 
@@ -56,6 +60,11 @@ struct relu : detail::activation_call<relu> {
   constexpr T derivative(T x) const noexcept {
     return x > T(0) ? T(1) : T(0);
   }
+  /// The same from y = relu(x): y > 0 exactly when x > 0.
+  template <class T>
+  constexpr T derivative_of_value(T y) const noexcept {
+    return y > T(0) ? T(1) : T(0);
+  }
 };
 
 /// y = x for x > 0, slope * x otherwise (PyTorch's default slope, 0.01). For a dense
@@ -86,7 +95,11 @@ struct tanh : detail::activation_call<tanh> {
   }
   template <class T>
   constexpr T derivative(T x) const noexcept {
-    T const y = value(x);
+    return derivative_of_value(value(x));
+  }
+  /// 1 - y² from y = tanh x.
+  template <class T>
+  constexpr T derivative_of_value(T y) const noexcept {
     return T(1) - y * y;
   }
 };
@@ -99,7 +112,11 @@ struct sigmoid : detail::activation_call<sigmoid> {
   }
   template <class T>
   constexpr T derivative(T x) const noexcept {
-    T const s = detail::sigmoid(x);
+    return derivative_of_value(value(x));
+  }
+  /// s (1 - s) from s = sigmoid(x).
+  template <class T>
+  constexpr T derivative_of_value(T s) const noexcept {
     return s * (T(1) - s);
   }
 };
