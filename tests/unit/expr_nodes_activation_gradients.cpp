@@ -115,7 +115,7 @@ void expect_kept_values_change_nothing() {
   BOOST_TEST(same_bits(std::get<2>(kept.gradients), std::get<2>(recomputed.gradients)));
   BOOST_TEST(same_bits(std::get<3>(kept.gradients), std::get<3>(recomputed.gradients)));
   // the product reads the kept values in place: no larger workspace than a buffered operand
-  static_assert(sizeof(pp::workspace_t<decltype(loss(Act{}))>) ==
+  static_assert(sizeof(pp::workspace_t<decltype(loss(Act{}))>) <=
                 sizeof(pp::workspace_t<decltype(loss(recomputing<Act>{}))>));
 }
 
