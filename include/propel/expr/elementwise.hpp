@@ -71,7 +71,7 @@ struct unary_expr {
   [[nodiscard]] constexpr value_type at_rc(cache_type const& c, std::size_t row,
                                            std::size_t col) const {
     if constexpr (keeps_value) {
-      return detail::flat(c.out, row * shape_type::cols + col);
+      return at(c, row * shape_type::cols + col);
     } else {
       return op.value(detail::element_at(arg, c.arg, row, col));
     }

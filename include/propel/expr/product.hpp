@@ -39,22 +39,26 @@ inline constexpr bool has_values_v = requires(E const& e, typename E::cache_type
   { e.values(c) } -> std::same_as<typename E::value_type const*>;
 };
 
-/// An operand of a product: read in place when it is a view of memory or keeps its values,
-/// otherwise made ready once in a buffer of its own (a product reads each operand element
-/// many times).
-template <class E, bool Buffered = !E::is_direct && !has_values_v<E>>
+/// Whether a product reads operand E in place (a view of memory, or a node that keeps its
+/// values) rather than making it ready once in a buffer of its own (a product reads each
+/// operand element many times).
+template <class E>
+inline constexpr bool reads_in_place_v = E::is_direct || has_values_v<E>;
+
+/// An operand of a product and, unless it is read in place, its buffer.
+template <class E, bool InPlace = reads_in_place_v<E>>
 struct operand_cache {
   [[no_unique_address]] typename E::cache_type c;
 };
 template <class E>
-struct operand_cache<E, true> {
+struct operand_cache<E, false> {
   typename E::cache_type c;
   value_t<E> buf;
 };
 
 template <class E>
 constexpr void prepare_operand(E const& e, operand_cache<E>& oc) {
-  if constexpr (E::is_direct || has_values_v<E>) {
+  if constexpr (reads_in_place_v<E>) {
     e.forward(oc.c, no_epilogue{});
   } else {
     // the operand's element-wise chain runs in the epilogue of whatever produces it
@@ -66,7 +70,7 @@ constexpr void prepare_operand(E const& e, operand_cache<E>& oc) {
 
 template <class E>
 [[nodiscard]] constexpr auto operand_at(E const& e, operand_cache<E> const& oc, std::size_t i) {
-  if constexpr (E::is_direct || has_values_v<E>) {
+  if constexpr (reads_in_place_v<E>) {
     return e.at(oc.c, i);
   } else {
     return oc.buf.elements[i];

@@ -56,11 +56,11 @@ struct relu : detail::activation_call<relu> {
   constexpr T value(T x) const noexcept {
     return x > T(0) ? x : T(0);
   }
+  /// The same rule from x or from y = relu(x): y > 0 exactly when x > 0.
   template <class T>
   constexpr T derivative(T x) const noexcept {
-    return x > T(0) ? T(1) : T(0);
+    return derivative_of_value(x);
   }
-  /// The same from y = relu(x): y > 0 exactly when x > 0.
   template <class T>
   constexpr T derivative_of_value(T y) const noexcept {
     return y > T(0) ? T(1) : T(0);
