@@ -624,26 +624,29 @@ struct twice_loss {
 
 /// The trainer's update, which runs inside the backward pass (or after it, for twice_loss),
 /// gives the same bits as the optimizer's rule applied afterwards to loss_and_gradient's
-/// gradient, step after step.
-template <class Loss, class Opt>
+/// gradient, step after step: on a batch of 6 (Rows) or on one sample (Rows = 0, the
+/// kernels of W·x, which hand the update whole blocks of a weight matrix).
+template <class T, std::size_t Rows, class Loss, class Opt>
 void expect_update_as_a_separate_pass(Loss loss, Opt opt, char const* name) {
   using net_t =
-      pp::mlp<double, pp::input<3>, pp::dense<5, pp::tanh>, pp::dense<4, pp::relu>, pp::dense<2>>;
+      pp::mlp<T, pp::input<3>, pp::dense<5, pp::tanh>, pp::dense<12, pp::relu>, pp::dense<2>>;
+  using x_t = std::conditional_t<Rows == 0, pp::vec<T, 3>, pp::mat<T, Rows, 3>>;
+  using y_t = std::conditional_t<Rows == 0, pp::vec<T, 2>, pp::mat<T, Rows, 2>>;
   rng64 g{29};
   net_t net;
   randomize(net, g);
-  pp::mat<double, 6, 3> x{};
-  for (auto& v : x) v = g.uniform(-1, 1);
-  pp::mat<double, 6, 2> y{};
-  for (auto& v : y) v = g.uniform(-1, 1);
+  x_t x{};
+  for (auto& v : x) v = static_cast<T>(g.uniform(-1, 1));
+  y_t y{};
+  for (auto& v : y) v = static_cast<T>(g.uniform(-1, 1));
   net_t reference = net;
   std::array<pp::gradient_t<net_t>, Opt::state_count> state{};
-  pp::trainer t{net, loss, opt, pp::batch<6>};
+  pp::trainer t{net, loss, opt, pp::batch < Rows == 0 ? 1 : Rows > };
   for (std::uint64_t step = 1; step <= 3; ++step) {
     pp::gradient_t<net_t> grad;
-    double const expected_loss = pp::loss_and_gradient(reference, x, y, loss, grad);
-    auto const rule = opt.template at_step<double>(step);
-    std::array<double*, Opt::state_count> s{};
+    T const expected_loss = pp::loss_and_gradient(reference, x, y, loss, grad);
+    auto const rule = opt.template at_step<T>(step);
+    std::array<T*, Opt::state_count> s{};
     for (std::size_t k = 0; k < Opt::state_count; ++k) s[k] = state[k].params().data();
     for (std::size_t i = 0; i < net_t::param_count; ++i) {
       rule(i, reference.params().data(), grad.params()[i], s);
@@ -668,10 +671,16 @@ static_assert(pp::trainer<xor_t, pp::huber, pp::sgd>::fused_update);
 
 BOOST_AUTO_TEST_CASE(the_update_inside_the_backward_pass_equals_a_separate_pass) {
   auto const both = [](auto opt, char const* name) {
-    expect_update_as_a_separate_pass(pp::mse{}, opt, name);
-    expect_update_as_a_separate_pass(twice_loss{}, opt, name);
+    expect_update_as_a_separate_pass<double, 6>(pp::mse{}, opt, name);
+    expect_update_as_a_separate_pass<double, 6>(twice_loss{}, opt, name);
+    expect_update_as_a_separate_pass<double, 0>(pp::mse{}, opt, name);
+    expect_update_as_a_separate_pass<double, 0>(twice_loss{}, opt, name);
+    expect_update_as_a_separate_pass<float, 0>(pp::mse{}, opt, name);
+    expect_update_as_a_separate_pass<float, 6>(pp::mse{}, opt, name);
   };
   both(pp::sgd{.lr = 0.1}, "sgd");
+  both(pp::sgd{.lr = 0.1, .weight_decay = 0.01}, "sgd decay");
+  both(pp::sgd{.lr = 0.1, .momentum = 0.9}, "momentum");
   both(pp::sgd{.lr = 0.1, .momentum = 0.9, .nesterov = true, .weight_decay = 0.01}, "nesterov");
   both(pp::adam{.lr = 0.01, .weight_decay = 0.1}, "adam");
   both(pp::adamw{.lr = 0.01}, "adamw");

@@ -130,6 +130,7 @@ inline constexpr bool writes_slot_v = [] {
 /// element) and whether it `moves_param`: a writer that also steps the parameter (a trainer's
 /// fused update) exposes the parameter as `param`, and a kernel that reads the parameter
 /// while delivering its derivative reads it through that pointer, before each write.
+/// A writer may also deliver a whole block at once (see write_block).
 template <class T>
 struct adding_writer {
   static constexpr bool accumulates = true;
@@ -137,6 +138,24 @@ struct adding_writer {
   T* grad;
   constexpr void operator()(std::size_t i, T v) const { grad[i] += v; }
 };
+
+/// Delivers a block of a derivative through writer w: Rows x Cols elements, row-major from
+/// flat index `begin`, element begin + r Cols + c having the value f(r, c). The same as
+/// `w(begin + r * Cols + c, f(r, c))` for every element, in no particular order, so f must
+/// not read what w writes (the slot, or the parameter a writer that `moves_param` moves). A
+/// writer that defines `w.template block<Rows, Cols>(begin, f)` does it in one go: it makes
+/// its run-time choices (an optimizer's options) once per block and runs a loop free of
+/// them, which the compiler can vectorise; any other writer gets the elements one by one.
+template <std::size_t Rows, std::size_t Cols, class W, class F>
+constexpr void write_block(W const& w, std::size_t begin, F const& f) {
+  if constexpr (requires { w.template block<Rows, Cols>(begin, f); }) {
+    w.template block<Rows, Cols>(begin, f);
+  } else {
+    for (std::size_t r = 0; r < Rows; ++r) {
+      for (std::size_t c = 0; c < Cols; ++c) w(begin + r * Cols + c, f(r, c));
+    }
+  }
+}
 
 /// The writer for the slot of leaf identity Id in Sink: the sink's own (`sink.writer<Id>()`)
 /// when it defines one, otherwise an adding_writer. A sink whose writers do not accumulate

@@ -254,10 +254,7 @@ struct product_expr {
     value_type const* x = detail::operand_data(b, c.b);
     value_type const* dz = s.dz.elements;
     value_type* dx = nullptr;
-    if constexpr (need_b) {
-      dx = s.db.elements;
-      for (std::size_t p = 0; p < k; ++p) dx[p] = value_type{};
-    }
+    if constexpr (need_b) dx = s.db.elements;
     if constexpr (need_a) {
       auto const write = a.writer(sink);
       if constexpr (decltype(write)::moves_param) {

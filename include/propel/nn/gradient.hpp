@@ -18,11 +18,25 @@ struct no_step {};
 /// Not a stepper: the writer adds the derivative into its slot.
 struct adding {};
 
+/// g[r Cols + c] = f(r, c) for a block of a derivative (Add: +=).
+template <std::size_t Rows, std::size_t Cols, bool Add, class T, class F>
+constexpr void store_block(T* PROPEL_RESTRICT g, F const& f) {
+  for_block<T, Rows, Cols>([=](std::size_t r, std::size_t c) {
+    if constexpr (Add) {
+      g[r * Cols + c] += f(r, c);
+    } else {
+      g[r * Cols + c] = f(r, c);
+    }
+  });
+}
+
 /// Delivers the derivative of one parameter tensor. Without a stepper it stores it,
 /// `grad[i] = v` (every parameter occurs once in a network's expression, so each element
 /// arrives once and nothing needs zeroing); with a stepper it moves the parameter at once,
 /// `step(i, param, v, state)`, and stores nothing: the optimizer's update fused into the
-/// backward pass, one pass over the parameters. With `adding`, it adds into grad.
+/// backward pass, one pass over the parameters. With `adding`, it adds into grad. A block of
+/// elements (write_block) goes to the stepper's own `step.block<Rows, Cols>(begin, param, f,
+/// state)` when it has one (see propel::sgd), otherwise to `step` element by element.
 template <class T, class Step, std::size_t States>
 struct parameter_writer {
   static constexpr bool accumulates = std::is_same_v<Step, adding>;
@@ -38,6 +52,18 @@ struct parameter_writer {
       step(i, param, v, state);
     } else {
       grad[i] = v;
+    }
+  }
+  template <std::size_t Rows, std::size_t Cols, class F>
+  constexpr void block(std::size_t begin, F const& f) const {
+    if constexpr (!moves_param) {
+      store_block<Rows, Cols, accumulates>(grad + begin, f);
+    } else if constexpr (requires { step.template block<Rows, Cols>(begin, param, f, state); }) {
+      step.template block<Rows, Cols>(begin, param, f, state);
+    } else {
+      for (std::size_t r = 0; r < Rows; ++r) {
+        for (std::size_t c = 0; c < Cols; ++c) step(begin + r * Cols + c, param, f(r, c), state);
+      }
     }
   }
 };

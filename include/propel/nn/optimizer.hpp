@@ -5,7 +5,10 @@
 /// and double networks). `state_count` says how many parameter-sized buffers of state it
 /// keeps; `at_step<T>(n)` gives the stepper of update number n (1-based): a small value that
 /// moves one parameter element, `s(i, p, g, state)`, so that the update can run inside the
-/// backward pass as each derivative is produced (propel::trainer). The hyperparameters are
+/// backward pass as each derivative is produced (propel::trainer). A stepper may also move a
+/// whole block of elements, `s.block<Rows, Cols>(begin, p, f, state)` (see sgd): a kernel that
+/// delivers a block (detail::write_block) then gets one loop per block, with the optimizer's
+/// options tested once rather than per element. The hyperparameters are
 /// rounded to the network's scalar type before use, as PyTorch does for a tensor of that
 /// type.
 #pragma once
@@ -13,6 +16,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <propel/config.hpp>
+#include <propel/detail/kernels.hpp>
 #include <propel/detail/math.hpp>
 
 namespace propel {
@@ -48,6 +53,43 @@ struct sgd {
         d = nesterov ? d + momentum * buf[i] : buf[i];
       }
       p[i] -= lr * d;
+    }
+    /// The same step for a block of Rows x Cols elements from p[begin], element
+    /// begin + r Cols + c by the derivative f(r, c) (f reads neither p nor the state): the
+    /// options tested once for the block, not per element.
+    template <std::size_t Rows, std::size_t Cols, class F>
+    constexpr void block(std::size_t begin, T* p, F const& f,
+                         std::array<T*, state_count> const& state) const noexcept {
+      if (has_momentum) {
+        if (decays) {
+          descend<Rows, Cols, true, true>(p + begin, state[0] + begin, f);
+        } else {
+          descend<Rows, Cols, false, true>(p + begin, state[0] + begin, f);
+        }
+      } else if (decays) {
+        descend<Rows, Cols, true, false>(p + begin, nullptr, f);
+      } else {
+        descend<Rows, Cols, false, false>(p + begin, nullptr, f);
+      }
+    }
+    template <std::size_t Rows, std::size_t Cols, bool Decays, bool Momentum, class F>
+    constexpr void descend(T* PROPEL_RESTRICT p, T* PROPEL_RESTRICT buf,
+                           F const& f) const noexcept {
+      T const rate = lr;
+      T const wd = weight_decay;
+      T const mu = momentum;
+      bool const nest = nesterov;
+      bool const start = first;
+      detail::for_block<T, Rows, Cols>([=](std::size_t r, std::size_t c) {
+        std::size_t const i = r * Cols + c;
+        T d = f(r, c);
+        if constexpr (Decays) d = d + wd * p[i];
+        if constexpr (Momentum) {
+          buf[i] = start ? d : mu * buf[i] + d;
+          d = nest ? d + mu * buf[i] : buf[i];
+        }
+        p[i] -= rate * d;
+      });
     }
   };
   /// The stepper of update number `step` (1 for the first), hyperparameters rounded to T.
