@@ -157,11 +157,12 @@ constexpr void write_block(W const& w, std::size_t begin, F const& f) {
   }
 }
 
-/// The writer for the slot of leaf identity Id in Sink: the sink's own (`sink.writer<Id>()`)
-/// when it defines one, otherwise an adding_writer. A sink whose writers do not accumulate
-/// must receive each element of each derivative exactly once (see docs/expressions.md).
+/// The writer for the slot of leaf identity Id in Sink: the sink's own (`sink.writer<Id>()`,
+/// which may return a reference to a writer the sink keeps) when it defines one, otherwise an
+/// adding_writer. A sink whose writers do not accumulate must receive each element of each
+/// derivative exactly once (see docs/expressions.md).
 template <class Id, class Sink>
-[[nodiscard]] constexpr auto slot_writer(Sink& sink) {
+[[nodiscard]] constexpr decltype(auto) slot_writer(Sink& sink) {
   if constexpr (requires { sink.template writer<Id>(); }) {
     return sink.template writer<Id>();
   } else {

@@ -66,7 +66,7 @@ struct leaf {
   template <class Adj, class Sink>
   constexpr void backward(cache_type const&, scratch_type&, Adj const& adj, Sink& sink) const {
     if constexpr (writes_slot<Sink>) {
-      auto const write = detail::slot_writer<Id>(sink);
+      auto const& write = detail::slot_writer<Id>(sink);
       for (std::size_t i = 0; i < shape_type::size; ++i) write(i, adj(i));
     }
   }
@@ -77,7 +77,7 @@ struct leaf {
   static constexpr bool writes_slot = detail::contains_v<typename Sink::ids, Id>;
   /// How a product delivers this leaf's derivative to Sink (see detail::slot_writer).
   template <class Sink>
-  [[nodiscard]] constexpr auto writer(Sink& sink) const {
+  [[nodiscard]] constexpr decltype(auto) writer(Sink& sink) const {
     return detail::slot_writer<Id>(sink);
   }
   [[nodiscard]] static constexpr std::size_t slot_index(std::size_t i) noexcept { return i; }

@@ -113,7 +113,8 @@ template <class E>
 
 /// The writer a product uses for operand E's slot in Sink (see detail::slot_writer).
 template <class E, class Sink>
-using writer_t = decltype(std::declval<E const&>().writer(std::declval<Sink&>()));
+using writer_t =
+    std::remove_cvref_t<decltype(std::declval<E const&>().writer(std::declval<Sink&>()))>;
 
 }  // namespace detail
 
@@ -256,8 +257,8 @@ struct product_expr {
     value_type* dx = nullptr;
     if constexpr (need_b) dx = s.db.elements;
     if constexpr (need_a) {
-      auto const write = a.writer(sink);
-      if constexpr (decltype(write)::moves_param) {
+      auto const& write = a.writer(sink);
+      if constexpr (std::remove_cvref_t<decltype(write)>::moves_param) {
         detail::matvec_backward<m, k, need_b>(write.param, x, dz, dx, write);
       } else {
         detail::matvec_backward<m, k, need_b>(a.data->elements, x, dz, dx, write);
@@ -297,7 +298,7 @@ struct product_expr {
   static constexpr void deliver(E const& e, detail::operand_cache<E> const& oc,
                                 typename E::scratch_type& es, Buffer const& d, Sink& sink) {
     if constexpr (detail::writes_slot_v<E, Sink>) {
-      auto const write = e.writer(sink);
+      auto const& write = e.writer(sink);
       for (std::size_t i = 0; i < E::shape_type::size; ++i) write(E::slot_index(i), d.elements[i]);
     } else {
       e.backward(

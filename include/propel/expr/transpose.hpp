@@ -62,7 +62,7 @@ struct transpose_expr {
   template <class Sink>
   static constexpr bool writes_slot = detail::writes_slot_v<Arg, Sink>;
   template <class Sink>
-  [[nodiscard]] constexpr auto writer(Sink& sink) const {
+  [[nodiscard]] constexpr decltype(auto) writer(Sink& sink) const {
     return arg.writer(sink);
   }
   [[nodiscard]] static constexpr std::size_t slot_index(std::size_t i) noexcept {

@@ -76,7 +76,7 @@ struct parameter_sink {
   std::array<parameter_writer<T, Step, States>, sizeof...(Ids)> writers;
 
   template <class Id>
-  [[nodiscard]] constexpr parameter_writer<T, Step, States> writer() const noexcept {
+  [[nodiscard]] constexpr parameter_writer<T, Step, States> const& writer() const noexcept {
     return writers[index_of_v<Id, Ids...>];
   }
 };
