@@ -292,11 +292,9 @@ constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b
         }
       }
       for (std::size_t i = 0; i < Ri; ++i) {
-        for (std::size_t v = 0; v < cv; ++v) {
-          T last[L];
-          simd_store(last, acc[i][v]);
-          for (std::size_t l = 0; l < L; ++l) out(i, v * L + l, last[l]);
-        }
+        T row[Cj];
+        for (std::size_t v = 0; v < cv; ++v) simd_store(row + v * L, acc[i][v]);
+        for (std::size_t j = 0; j < Cj; ++j) out(i, j, row[j]);
       }
       return;
     }
