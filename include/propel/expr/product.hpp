@@ -285,7 +285,7 @@ struct product_expr {
       deliver<A>(a, c.a, s.a, s.da, sink);
     }
     if constexpr (need_b) {
-      auto const write = b.writer(sink);
+      auto const& write = b.writer(sink);
       detail::gemm_bcast<n, k, m, 1, n, k>(
           dz, detail::operand_data(a, c.a), zero,
           [&](std::size_t o, std::size_t p, value_type v) { write(o * k + p, v); });
