@@ -36,7 +36,8 @@ constexpr void store_block(T* PROPEL_RESTRICT g, F const& f) {
 /// `step(i, param, v, state)`, and stores nothing: the optimizer's update fused into the
 /// backward pass, one pass over the parameters. With `adding`, it adds into grad. A block of
 /// elements (write_block) goes to the stepper's own `step.block<Rows, Cols>(begin, param, f,
-/// state)` when it has one (see propel::sgd), otherwise to `step` element by element.
+/// state)` when it has one (see propel::sgd); for a stepper without one the writer has no
+/// `block`, and write_block hands it the elements one by one.
 template <class T, class Step, std::size_t States>
 struct parameter_writer {
   static constexpr bool accumulates = std::is_same_v<Step, adding>;
@@ -55,15 +56,14 @@ struct parameter_writer {
     }
   }
   template <std::size_t Rows, std::size_t Cols, class F>
-  constexpr void block(std::size_t begin, F const& f) const {
-    if constexpr (!moves_param) {
-      store_block<Rows, Cols, accumulates>(grad + begin, f);
-    } else if constexpr (requires { step.template block<Rows, Cols>(begin, param, f, state); }) {
+  requires(!moves_param ||
+           requires(Step const& s, T* p, F const& f, std::array<T*, States> const& st) {
+             s.template block<Rows, Cols>(std::size_t{}, p, f, st);
+           }) constexpr void block(std::size_t begin, F const& f) const {
+    if constexpr (moves_param) {
       step.template block<Rows, Cols>(begin, param, f, state);
     } else {
-      for (std::size_t r = 0; r < Rows; ++r) {
-        for (std::size_t c = 0; c < Cols; ++c) step(begin + r * Cols + c, param, f(r, c), state);
-      }
+      store_block<Rows, Cols, accumulates>(grad + begin, f);
     }
   }
 };

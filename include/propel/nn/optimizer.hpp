@@ -46,13 +46,7 @@ struct sgd {
     bool first;
     constexpr void operator()(std::size_t i, T* p, T g,
                               std::array<T*, state_count> const& state) const noexcept {
-      T d = decays ? g + weight_decay * p[i] : g;
-      if (has_momentum) {
-        T* buf = state[0];
-        buf[i] = first ? d : momentum * buf[i] + d;
-        d = nesterov ? d + momentum * buf[i] : buf[i];
-      }
-      p[i] -= lr * d;
+      move(p[i], state[0], i, g, decays, has_momentum);
     }
     /// The same step for a block of Rows x Cols elements from p[begin], element
     /// begin + r Cols + c by the derivative f(r, c) (f reads neither p nor the state): the
@@ -72,23 +66,27 @@ struct sgd {
         descend<Rows, Cols, false, false>(p + begin, nullptr, f);
       }
     }
+
+   private:
+    /// The rule for one element: p -= lr d, where d is g, plus weight_decay p when
+    /// with_decay, then run through the momentum buffer buf[i] when with_momentum.
+    PROPEL_ALWAYS_INLINE constexpr void move(T& p, T* buf, std::size_t i, T g, bool with_decay,
+                                             bool with_momentum) const noexcept {
+      T d = with_decay ? g + weight_decay * p : g;
+      if (with_momentum) {
+        buf[i] = first ? d : momentum * buf[i] + d;
+        d = nesterov ? d + momentum * buf[i] : buf[i];
+      }
+      p -= lr * d;
+    }
+    /// block with the options fixed: one loop that tests nothing per element.
     template <std::size_t Rows, std::size_t Cols, bool Decays, bool Momentum, class F>
     constexpr void descend(T* PROPEL_RESTRICT p, T* PROPEL_RESTRICT buf,
                            F const& f) const noexcept {
-      T const rate = lr;
-      T const wd = weight_decay;
-      T const mu = momentum;
-      bool const nest = nesterov;
-      bool const start = first;
+      stepper const s = *this;  // a local copy: the stores through p cannot change it
       detail::for_block<T, Rows, Cols>([=](std::size_t r, std::size_t c) {
         std::size_t const i = r * Cols + c;
-        T d = f(r, c);
-        if constexpr (Decays) d = d + wd * p[i];
-        if constexpr (Momentum) {
-          buf[i] = start ? d : mu * buf[i] + d;
-          d = nest ? d + mu * buf[i] : buf[i];
-        }
-        p[i] -= rate * d;
+        s.move(p[i], buf, i, f(r, c), Decays, Momentum);
       });
     }
   };
