@@ -2,8 +2,11 @@
 // The forward kernels (detail/kernels.hpp) on shapes that reach every path: Y = X Wᵀ as dot
 // tiles and as broadcast tiles over a packed Wᵀ, with rows and columns that do not fill a
 // vector, tiles that do not fill the register budget, several panels of Wᵀ, the same in
-// constant evaluation; and the joint reduction of many dot products against one at a time.
+// constant evaluation; the broadcast tiles of the backward pass, whose partial sums must be
+// the same in constant evaluation; and the joint reduction of many dot products against one
+// at a time.
 #define BOOST_TEST_MODULE kernels
+#include <array>
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -66,6 +69,50 @@ constexpr T gemm_nt_in_constant_evaluation() {
   return total;
 }
 
+/// A value in [-1, 1) with a full mantissa (sums of products of input() are exact in float,
+/// whatever their order).
+template <class T>
+constexpr T ragged(std::size_t i, std::size_t salt) {
+  return static_cast<T>(static_cast<double>(input<double>(i, salt)) * (1.0 - 1.0 / 3e3));
+}
+
+/// dx = init + Wᵀ dz (W: M x K row-major) by gemm_bcast with one row, as the backward pass
+/// of W·x forms it for one sample.
+template <class T, std::size_t M, std::size_t K>
+constexpr std::array<T, K> broadcast_wt_dz() {
+  std::array<T, M * K> w{};
+  std::array<T, M> dz{};
+  std::array<T, K> dx{};
+  for (std::size_t i = 0; i < M * K; ++i) w[i] = ragged<T>(i, 4);
+  for (std::size_t i = 0; i < M; ++i) dz[i] = ragged<T>(i, 5);
+  detail::gemm_bcast<1, K, M, M, 1, K>(
+      dz.data(), w.data(), [](std::size_t, std::size_t p) { return ragged<T>(p, 6); },
+      [&dx](std::size_t, std::size_t p, T v) { dx[p] = v; });
+  return dx;
+}
+
+/// The run-time result against the sum in double, and bit for bit against constant
+/// evaluation (plain loops that must split the sum exactly as the vector tiles do).
+template <class T, std::size_t M, std::size_t K>
+void check_broadcast_wt_dz() {
+  static constexpr std::array<T, K> at_compile_time = broadcast_wt_dz<T, M, K>();
+  std::array<T, K> at_run_time = broadcast_wt_dz<T, M, K>();
+  BOOST_TEST_CONTEXT("M = " << M << ", K = " << K) {
+    for (std::size_t p = 0; p < K; ++p) {
+      double sum = double(ragged<T>(p, 6)), mag = std::abs(sum);
+      for (std::size_t i = 0; i < M; ++i) {
+        double const t = double(ragged<T>(i * K + p, 4)) * double(ragged<T>(i, 5));
+        sum += t;
+        mag += std::abs(t);
+      }
+      double const eps = std::is_same_v<T, float> ? 0x1p-24 : 0x1p-53;
+      BOOST_TEST(std::abs(double(at_run_time[p]) - sum) <= double(M + 2) * eps * mag,
+                 "dx[" << p << "] = " << at_run_time[p] << ", expected " << sum);
+      BOOST_TEST(at_run_time[p] == at_compile_time[p], "dx[" << p << "]");
+    }
+  }
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(gemm_nt_against_a_double_sum, T, scalar_types) {
@@ -90,6 +137,15 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(gemm_nt_against_a_double_sum, T, scalar_types) {
   // several panels of Wᵀ (more than 8192 elements), the last one short
   check_gemm_nt<T, 9, 128, 100>();
   check_gemm_nt<T, 4, 40, 300>();
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(broadcast_tiles_split_their_sums_alike_everywhere, T, scalar_types) {
+  check_broadcast_wt_dz<T, 16, 16>();   // one or two vectors wide: two partial sums
+  check_broadcast_wt_dz<T, 17, 32>();   // an odd product left over for the first sum
+  check_broadcast_wt_dz<T, 7, 16>();    // too short to split
+  check_broadcast_wt_dz<T, 64, 10>();   // columns that do not fill a vector: plain loops
+  check_broadcast_wt_dz<T, 100, 64>();  // a long sum; with AVX-512, four vectors: no split
+  check_broadcast_wt_dz<T, 33, 130>();  // tiles of several widths, a short last one
 }
 
 // the vector paths are run-time only; constant evaluation takes the plain loops

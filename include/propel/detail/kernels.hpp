@@ -262,56 +262,90 @@ constexpr void gemm_nt_dot(T const* x, T const* w, T* y) {
   if constexpr (n_main < N) rows.template operator()<N - n_main>(n_main);
 }
 
-/// A broadcast tile: acc[i][j] = init(i, j); acc[i][j] += a(i, p) b[p * Ldb + j] for
-/// p = 0, 1, ..., P - 1 in that order; then out(i, j, acc[i][j]). a(i, p) is
-/// a[i * As + p * Ps], so the left operand may be read transposed.
+/// Interleaved partial sums per accumulator of a broadcast tile of Ri x Cj over P products.
+/// A tile of fewer than 4 vector accumulators (one row, one or two vectors wide: the
+/// matrix·vector backward pass of a small layer) would be a chain of P dependent FMAs whose
+/// latency is the whole tile's time; two chains, over even and odd p, halve it. The scalar
+/// form of the same tile (constant evaluation) sums the same way, so both give one result.
+template <class T, std::size_t Ri, std::size_t Cj, std::size_t P>
+inline constexpr std::size_t bcast_split = [] {
+  constexpr std::size_t L = vector_lanes<T>;
+  if constexpr (L > 1 && Cj % L == 0) {
+    if (Ri * (Cj / L) < 4 && P >= 8) return std::size_t{2};
+  }
+  return std::size_t{1};
+}();
+
+/// A broadcast tile: acc[i][j] = init(i, j) + Σ_p a(i, p) b[p * Ldb + j], then
+/// out(i, j, acc[i][j]). a(i, p) is a[i * As + p * Ps], so the left operand may be read
+/// transposed. With S = bcast_split partial sums, sum s (s = 0 starting from init, the others
+/// from 0) adds the products of p = s, s + S, ... in that order, the products past the last
+/// whole group of S go to sum 0, and sums 1, ..., S - 1 are then added to sum 0 in turn
+/// (S = 1: the plain order of p).
 template <std::size_t Ri, std::size_t Cj, std::size_t P, std::size_t As, std::size_t Ps,
           std::size_t Ldb, class T, class Init, class Out>
 constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b, Init const& init,
                           Out const& out) {
+  constexpr std::size_t S = bcast_split<T, Ri, Cj, P>;
+  constexpr std::size_t pm = P / S * S;
 #ifdef PROPEL_DETAIL_VECTOR_TYPES
   constexpr std::size_t L = vector_lanes<T>;
   if constexpr (Cj % L == 0 && L > 1) {
     if (!std::is_constant_evaluated()) {
       using V = simd_t<T>;
       constexpr std::size_t cv = Cj / L;
-      V acc[Ri][cv];
+      V acc[S][Ri][cv];
       for (std::size_t i = 0; i < Ri; ++i) {
         for (std::size_t v = 0; v < cv; ++v) {
           T first[L];
           for (std::size_t l = 0; l < L; ++l) first[l] = init(i, v * L + l);
-          acc[i][v] = simd_load(first);
+          acc[0][i][v] = simd_load(first);
+          for (std::size_t s = 1; s < S; ++s) acc[s][i][v] = V{};
         }
       }
-      for (std::size_t p = 0; p < P; ++p) {
+      auto product = [&](V(&sum)[Ri][cv], std::size_t p) {
         V bv[cv];
         for (std::size_t v = 0; v < cv; ++v) bv[v] = simd_load(b + p * Ldb + v * L);
         for (std::size_t i = 0; i < Ri; ++i) {
           T const aip = a[i * As + p * Ps];
-          for (std::size_t v = 0; v < cv; ++v) acc[i][v] += aip * bv[v];
+          for (std::size_t v = 0; v < cv; ++v) sum[i][v] += aip * bv[v];
         }
+      };
+      for (std::size_t p = 0; p < pm; p += S) {
+        for (std::size_t s = 0; s < S; ++s) product(acc[s], p + s);
       }
+      for (std::size_t p = pm; p < P; ++p) product(acc[0], p);
       for (std::size_t i = 0; i < Ri; ++i) {
+        for (std::size_t s = 1; s < S; ++s) {
+          for (std::size_t v = 0; v < cv; ++v) acc[0][i][v] += acc[s][i][v];
+        }
         T row[Cj];
-        for (std::size_t v = 0; v < cv; ++v) simd_store(row + v * L, acc[i][v]);
+        for (std::size_t v = 0; v < cv; ++v) simd_store(row + v * L, acc[0][i][v]);
         for (std::size_t j = 0; j < Cj; ++j) out(i, j, row[j]);
       }
       return;
     }
   }
 #endif
-  T acc[Ri][Cj] = {};
+  T acc[S][Ri][Cj] = {};
   for (std::size_t i = 0; i < Ri; ++i) {
-    for (std::size_t j = 0; j < Cj; ++j) acc[i][j] = init(i, j);
+    for (std::size_t j = 0; j < Cj; ++j) acc[0][i][j] = init(i, j);
   }
-  for (std::size_t p = 0; p < P; ++p) {
+  auto product = [&](T(&sum)[Ri][Cj], std::size_t p) {
     for (std::size_t i = 0; i < Ri; ++i) {
       T const aip = a[i * As + p * Ps];
-      for (std::size_t j = 0; j < Cj; ++j) acc[i][j] += aip * b[p * Ldb + j];
+      for (std::size_t j = 0; j < Cj; ++j) sum[i][j] += aip * b[p * Ldb + j];
     }
+  };
+  for (std::size_t p = 0; p < pm; p += S) {
+    for (std::size_t s = 0; s < S; ++s) product(acc[s], p + s);
   }
+  for (std::size_t p = pm; p < P; ++p) product(acc[0], p);
   for (std::size_t i = 0; i < Ri; ++i) {
-    for (std::size_t j = 0; j < Cj; ++j) out(i, j, acc[i][j]);
+    for (std::size_t j = 0; j < Cj; ++j) {
+      for (std::size_t s = 1; s < S; ++s) acc[0][i][j] += acc[s][i][j];
+      out(i, j, acc[0][i][j]);
+    }
   }
 }
 
@@ -323,8 +357,8 @@ inline constexpr std::size_t bcast_vectors = PROPEL_VECTOR_BYTES >= 64 ? 4 : 2;
 
 /// C (M x N) from A (M x P, element (i, p) at a[i * As + p * Ps]) times B (P x N,
 /// row-major with leading dimension Ldb) in broadcast tiles: acc = init(i, j), then the
-/// products in the plain order of p, then out(i, j, acc). Columns go in pieces of two
-/// vector registers, rows tile_rows at a time.
+/// products over p (summed as bcast_tile says), then out(i, j, acc). Columns go in pieces of
+/// bcast_vectors vector registers, rows bcast_rows at a time.
 template <std::size_t M, std::size_t N, std::size_t P, std::size_t As, std::size_t Ps,
           std::size_t Ldb, class T, class Init, class Out>
 constexpr void gemm_bcast(T const* a, T const* b, Init const& init, Out const& out) {
@@ -623,11 +657,11 @@ inline constexpr std::size_t matvec_block_rows = [] {
 }();
 
 /// The backward pass of y = W x (W: M x K row-major) for one sample, one pass over W in
-/// blocks of rows: dx[p] = Σ_i W[i, p] dz[i] in the order of i (when NeedX), and
-/// dW[i, p] = dz[i] x[p] handed to `write` once per element (at flat index i K + p), a
-/// block at a time (write_block). Each block of W is read for dx before its derivative is
-/// delivered: when the writer moves W (a fused update), w is the writer's own parameter
-/// pointer and every element is read before the write that moves it.
+/// blocks of rows: dx[p] = Σ_i W[i, p] dz[i] block after block (when NeedX; within a block
+/// as gemm_bcast sums), and dW[i, p] = dz[i] x[p] handed to `write` once per element (at
+/// flat index i K + p), a block at a time (write_block). Each block of W is read for dx before its
+/// derivative is delivered: when the writer moves W (a fused update), w is the writer's own
+/// parameter pointer and every element is read before the write that moves it.
 template <std::size_t M, std::size_t K, bool NeedX, class T, class WPtr, class Write>
 constexpr void matvec_backward(WPtr w, T const* x, T const* dz, T* dx, Write const& write) {
   constexpr std::size_t rb = matvec_block_rows<M, K>;
