@@ -198,6 +198,7 @@ struct binary_expr {
     constexpr bool need_l = detail::depends_on_v<L, Sink>;
     constexpr bool need_r = detail::depends_on_v<R, Sink>;
     if constexpr (need_l && need_r) {
+      PROPEL_UNROLL(1)  // kept for the vectoriser (see detail::for_each_element)
       for (std::size_t i = 0; i < shape_type::size; ++i) detail::flat(s.adj, i) = adj(i);
       backward_operands(
           c, s, [&](std::size_t i) { return detail::flat(std::as_const(s.adj), i); }, sink);

@@ -25,6 +25,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <propel/config.hpp>
 #include <propel/shape.hpp>
 #include <propel/tensor.hpp>
 #include <type_traits>
@@ -210,7 +211,11 @@ template <class E, class C>
 }
 
 /// Calls f(i, e.at(c, i)) for i in [begin, end), row by row through element_at when e is a
-/// matrix and the range covers whole rows.
+/// matrix and the range covers whole rows. The loops over elements stay rolled
+/// (PROPEL_UNROLL(1)) until GCC's loop vectoriser has seen them: GCC otherwise unrolls a
+/// loop of up to 16 iterations completely first, and its basic-block vectoriser leaves much
+/// of the straight-line result scalar (relu's select, for one). The same holds for the
+/// other element-wise loops of the forward and backward passes.
 template <class E, class C, class F>
 constexpr void for_each_element(E const& e, C const& c, std::size_t begin, std::size_t end,
                                 F const& f) {
@@ -218,12 +223,14 @@ constexpr void for_each_element(E const& e, C const& c, std::size_t begin, std::
   if constexpr (E::shape_type::rank == 2 && cols > 1) {
     if (begin % cols == 0 && end % cols == 0) {
       for (std::size_t row = begin / cols; row < end / cols; ++row) {
+        PROPEL_UNROLL(1)
         for (std::size_t col = 0; col < cols; ++col)
           f(row * cols + col, element_at(e, c, row, col));
       }
       return;
     }
   }
+  PROPEL_UNROLL(1)
   for (std::size_t i = begin; i < end; ++i) f(i, e.at(c, i));
 }
 

@@ -235,6 +235,7 @@ struct product_expr {
     constexpr bool need_a = detail::depends_on_v<A, Sink>;
     constexpr bool need_b = detail::depends_on_v<B, Sink>;
     if constexpr (need_a || need_b) {
+      PROPEL_UNROLL(1)  // kept for the vectoriser (see detail::for_each_element)
       for (std::size_t i = 0; i < m * n; ++i) s.dz.elements[i] = adj(i);
       if constexpr (matvec_path && (!need_a || detail::is_memory_leaf_v<A>)) {
         backward_matvec(c, s, sink);
