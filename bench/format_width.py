@@ -35,7 +35,8 @@ def main():
     for op in ops:
         slower = [w for w in widths if t.get((w, op, "propel"), 0) > t.get((w, op, "eigen"), 1e30)]
         print(f"{op}: propel faster than Eigen at every width" if not slower else
-              f"{op}: Eigen faster from width {min(slower)} on (slower at {', '.join(map(str, slower))})")
+              f"{op}: propel slower than Eigen at width {', '.join(map(str, slower))}, "
+              "faster at the others")
 
 
 if __name__ == "__main__":
