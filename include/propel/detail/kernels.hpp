@@ -276,18 +276,28 @@ inline constexpr std::size_t bcast_split = [] {
   return std::size_t{1};
 }();
 
+/// Calls add(s, p) for p = 0, 1, ..., P - 1, naming the partial sum s that takes the product
+/// of p: p mod S within the whole groups of S, 0 for the products past them (bcast_tile's
+/// order, shared by its vector and scalar forms).
+template <std::size_t S, std::size_t P, class Add>
+PROPEL_ALWAYS_INLINE constexpr void for_split_sums(Add const& add) {
+  constexpr std::size_t pm = P / S * S;
+  for (std::size_t p = 0; p < pm; p += S) {
+    for (std::size_t s = 0; s < S; ++s) add(s, p + s);
+  }
+  for (std::size_t p = pm; p < P; ++p) add(0, p);
+}
+
 /// A broadcast tile: acc[i][j] = init(i, j) + Σ_p a(i, p) b[p * Ldb + j], then
 /// out(i, j, acc[i][j]). a(i, p) is a[i * As + p * Ps], so the left operand may be read
-/// transposed. With S = bcast_split partial sums, sum s (s = 0 starting from init, the others
-/// from 0) adds the products of p = s, s + S, ... in that order, the products past the last
-/// whole group of S go to sum 0, and sums 1, ..., S - 1 are then added to sum 0 in turn
-/// (S = 1: the plain order of p).
+/// transposed. With S = bcast_split partial sums, sum 0 starts from init and the others from
+/// 0; each adds its products (for_split_sums) in the order of p, and sums 1, ..., S - 1 are
+/// then added to sum 0 in turn (S = 1: the plain order of p).
 template <std::size_t Ri, std::size_t Cj, std::size_t P, std::size_t As, std::size_t Ps,
           std::size_t Ldb, class T, class Init, class Out>
 constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b, Init const& init,
                           Out const& out) {
   constexpr std::size_t S = bcast_split<T, Ri, Cj, P>;
-  constexpr std::size_t pm = P / S * S;
 #ifdef PROPEL_DETAIL_VECTOR_TYPES
   constexpr std::size_t L = vector_lanes<T>;
   if constexpr (Cj % L == 0 && L > 1) {
@@ -303,18 +313,14 @@ constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b
           for (std::size_t s = 1; s < S; ++s) acc[s][i][v] = V{};
         }
       }
-      auto product = [&](V(&sum)[Ri][cv], std::size_t p) {
+      for_split_sums<S, P>([&](std::size_t s, std::size_t p) {
         V bv[cv];
         for (std::size_t v = 0; v < cv; ++v) bv[v] = simd_load(b + p * Ldb + v * L);
         for (std::size_t i = 0; i < Ri; ++i) {
           T const aip = a[i * As + p * Ps];
-          for (std::size_t v = 0; v < cv; ++v) sum[i][v] += aip * bv[v];
+          for (std::size_t v = 0; v < cv; ++v) acc[s][i][v] += aip * bv[v];
         }
-      };
-      for (std::size_t p = 0; p < pm; p += S) {
-        for (std::size_t s = 0; s < S; ++s) product(acc[s], p + s);
-      }
-      for (std::size_t p = pm; p < P; ++p) product(acc[0], p);
+      });
       for (std::size_t i = 0; i < Ri; ++i) {
         for (std::size_t s = 1; s < S; ++s) {
           for (std::size_t v = 0; v < cv; ++v) acc[0][i][v] += acc[s][i][v];
@@ -331,16 +337,12 @@ constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b
   for (std::size_t i = 0; i < Ri; ++i) {
     for (std::size_t j = 0; j < Cj; ++j) acc[0][i][j] = init(i, j);
   }
-  auto product = [&](T(&sum)[Ri][Cj], std::size_t p) {
+  for_split_sums<S, P>([&](std::size_t s, std::size_t p) {
     for (std::size_t i = 0; i < Ri; ++i) {
       T const aip = a[i * As + p * Ps];
-      for (std::size_t j = 0; j < Cj; ++j) sum[i][j] += aip * b[p * Ldb + j];
+      for (std::size_t j = 0; j < Cj; ++j) acc[s][i][j] += aip * b[p * Ldb + j];
     }
-  };
-  for (std::size_t p = 0; p < pm; p += S) {
-    for (std::size_t s = 0; s < S; ++s) product(acc[s], p + s);
-  }
-  for (std::size_t p = pm; p < P; ++p) product(acc[0], p);
+  });
   for (std::size_t i = 0; i < Ri; ++i) {
     for (std::size_t j = 0; j < Cj; ++j) {
       for (std::size_t s = 1; s < S; ++s) acc[0][i][j] += acc[s][i][j];
