@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: BSL-1.0
 // The ctrl network (16 -> 32 relu -> 32 relu -> 4, MSE) on a Cortex-M4F, run under QEMU by
-// run.sh through the shared cortex-m rig:
+// run.sh through cortex-m/run:
 //
 //  1. inference with the weights trained on the host (ctrl_weights.hpp: constexpr data, in
 //     flash): the outputs for the probe inputs must equal the host's, bit for bit, one sample
 //     at a time and as a batch, and so must the held-out loss;
 //  2. training on the device: SGD with momentum on a deterministic stream of samples of a
 //     fixed linear-plus-nonlinear map; the held-out loss must fall below a threshold;
-//  3. instructions per inference and per training step (cm_counter.h: QEMU -icount).
+//  3. instructions per inference and per training step (cortex-m/instruction_counter.hpp:
+//     QEMU -icount).
 //
 // No heap, no exceptions, no RTTI: every buffer is sized at compile time. Build switches:
-//   -DCTRL_QUIET       no printf (the footprint builds: `run --bare` then proves that malloc is
-//                      not linked); the exit status alone says PASS (0) or which check failed
+//   -DCTRL_QUIET       no printf (the footprint builds: `cortex-m/run --bare` proves that malloc
+//                      is not linked); the exit status alone says PASS (0) or which check failed
 //   -DCTRL_INFER_ONLY  only part 1 (the inference-only footprint)
 //   -DCTRL_TRAIN_ONLY  only part 2 (the training footprint)
 // Exit status: 0 pass, 1 outputs differ from the host's, 2 held-out loss differs from the
@@ -28,7 +29,7 @@
 #ifndef CTRL_QUIET
 #include <cstdio>
 
-#include "cm_counter.h"
+#include "cortex-m/instruction_counter.hpp"
 #define CTRL_PRINT(...) std::printf(__VA_ARGS__)
 #else
 #define CTRL_PRINT(...) static_cast<void>(0)
@@ -145,15 +146,15 @@ int train_on_device() {
 /// hoisted above that reading.
 template <class In, class F>
 std::uint32_t instructions(In& input, F const& f) {
-  std::uint32_t const t = cm::ticks();
+  std::uint32_t const t = cortex_m::ticks();
   __asm__ volatile("" : "+m"(input));
   auto const out = f(input);
-  cm::keep(out);
-  return cm::insns_since(t);
+  cortex_m::keep(out);
+  return cortex_m::instructions_since(t);
 }
 
 void count_instructions() {
-  cm::counter_start();
+  cortex_m::start_counter();
   propel::vec<float, ctrl::inputs> x{};
   for (std::size_t j = 0; j < ctrl::inputs; ++j) x[j] = ctrl_model::probe_inputs(0, j);
   auto x8 = ctrl_model::probe_inputs;

@@ -2,8 +2,7 @@
 # SPDX-License-Identifier: BSL-1.0
 #
 # Builds the ctrl network's Cortex-M4F programs (device.cpp) with arm-none-eabi-g++ and runs
-# them on QEMU (mps2-an386) through the cortex-m rig in ../shared/tools/cortex-m/ next to the
-# repository, then checks what they report:
+# them on QEMU (mps2-an386) with cortex-m/run, then checks what they report:
 #   full       inference with the host-trained weights from flash (bit-identical outputs),
 #              on-device training (held-out loss below the threshold), instruction counts;
 #              must print PASS and exit 0
@@ -15,18 +14,12 @@
 #
 # Needs gcc-arm-none-eabi, libnewlib-arm-none-eabi, libstdc++-arm-none-eabi-newlib,
 # qemu-system-arm and libboost-dev (Boost.Hana headers); as root it installs the missing
-# ones (scripts/deps.sh). The rig's location can be overridden with PROPEL_CORTEX_M_RIG.
+# ones (scripts/deps.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))
-rig=${PROPEL_CORTEX_M_RIG:-$repo/../shared/tools/cortex-m/run}
-if [[ ! -x $rig ]]; then
-  echo "embedded: the cortex-m rig is missing: expected an executable $rig" >&2
-  echo "embedded: (the shared/ directory belongs next to the repository: ../shared/tools/cortex-m/run)" >&2
-  exit 1
-fi
-rig=$(cd "$(dirname "$rig")" && pwd)/$(basename "$rig")
+repo=$(cd "$here/../.." && pwd)
+runner=$here/cortex-m/run
 
 source "$repo/scripts/deps.sh"
 propel_need_packages gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib \
@@ -57,15 +50,16 @@ fail() {
   failures=$((failures + 1))
 }
 
-# build_and_run <name> <rig option...> -- <compiler flag...>: runs the rig, keeps the ELF
-# ($tmp/<name>.elf) and its output ($tmp/<name>.out, stdout then the rig's stderr lines).
+# build_and_run <name> <runner option...> -- <compiler flag...>: builds and runs the program,
+# keeps the ELF ($tmp/<name>.elf) and its output ($tmp/<name>.out, stdout then stderr).
 build_and_run() {
   local name=$1 start=$SECONDS rc=0
   shift
   local opts=()
   while [[ $1 != -- ]]; do opts+=("$1"); shift; done
   shift
-  "$rig" "${opts[@]}" -o "$tmp/$name.elf" "$@" >"$tmp/$name.stdout" 2>"$tmp/$name.stderr" || rc=$?
+  bash "$runner" "${opts[@]}" -o "$tmp/$name.elf" "$@" >"$tmp/$name.stdout" 2>"$tmp/$name.stderr" ||
+    rc=$?
   cat "$tmp/$name.stdout" "$tmp/$name.stderr" >"$tmp/$name.out"
   echo "=== $name (exit status $rc, $((SECONDS - start)) s)"
   sed 's/^/  /' "$tmp/$name.out"
@@ -82,7 +76,7 @@ build_and_run inference --bare -- device.cpp "${flags[@]}" -DCTRL_QUIET -DCTRL_I
 build_and_run training --bare -- device.cpp "${flags[@]}" -DCTRL_QUIET -DCTRL_TRAIN_ONLY ||
   fail "the training-only program exited with status $? (3: the loss stayed above the threshold)"
 for name in inference training; do
-  grep -q 'malloc linked: no' "$tmp/$name.stderr" || fail "$name: malloc is linked"
+  grep -qx 'cortex-m: malloc linked: no' "$tmp/$name.stderr" || fail "$name: malloc is linked"
 done
 echo 'int main() { return 0; }' >"$tmp/empty.cpp"
 build_and_run empty --bare -- "$tmp/empty.cpp" || fail "the empty program exited with status $?"
@@ -106,8 +100,10 @@ echo
 echo "footprint (arm-none-eabi-g++ -O2, Cortex-M4F, --bare, no printf):"
 printf '%-10s %8s %6s %6s %12s\n' build text data bss "stack peak"
 for name in inference training empty; do
-  read -r text data bss _ < <(grep 'size: *[0-9]' "$tmp/$name.stderr" | sed 's/.*size: *//')
-  stack=$(sed -n 's/.*stack peak \(>= \)\{0,1\}\([0-9]*\) B.*/\2/p' "$tmp/$name.stderr")
+  read -r text data bss < <(sed -n 's/^cortex-m: size: text \([0-9]*\) data \([0-9]*\) bss \([0-9]*\).*/\1 \2 \3/p' \
+    "$tmp/$name.stderr" || true)
+  stack=$(sed -n 's/^cortex-m: stack peak \([0-9]*\) B.*/\1/p' "$tmp/$name.stderr")
+  [[ -n $text && -n $stack ]] || fail "$name: no size or stack peak in the runner's output"
   printf '%-10s %8s %6s %6s %12s\n' "$name" "$text" "$data" "$bss" "$stack"
 done
 grep '^instructions:' "$tmp/full.stdout" || true
