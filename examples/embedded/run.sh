@@ -9,6 +9,10 @@
 #   inference  --bare, no printf, inference only: exit 0 and "malloc linked: no"
 #   training   --bare, no printf, training only: exit 0 and "malloc linked: no"
 #   empty      --bare, an empty main: the start-up's own share of the footprint
+#   probe      --bare, checks the tools themselves: a loop of exactly 2000 instructions must
+#              count 2000 to 2006 (the counter's own reads; the exit status is 100 + the
+#              excess, so main's status must reach the runner), and an operator new must make
+#              the runner report "malloc linked: yes"
 # and that the weights (ctrl_model::weights) sit in flash, not in .data or .bss. Prints a
 # footprint table (text, data, bss, stack peak). Exit status 0 when every check passes.
 #
@@ -80,6 +84,28 @@ for name in inference training; do
 done
 echo 'int main() { return 0; }' >"$tmp/empty.cpp"
 build_and_run empty --bare -- "$tmp/empty.cpp" || fail "the empty program exited with status $?"
+cat >"$tmp/probe.cpp" <<'EOF'
+#include "instruction_counter.hpp"
+int* volatile sink;
+int main() {
+  sink = new int(1);  // the allocator must show up in the runner's report
+  cortex_m::start_counter();
+  unsigned n = 1000;
+  std::uint32_t const t = cortex_m::ticks();
+  __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(n));  // 2 instructions, 1000 times
+  return static_cast<int>(100 + cortex_m::instructions_since(t) - 2000);
+}
+EOF
+probe_rc=0
+build_and_run probe --bare -- "$tmp/probe.cpp" || probe_rc=$?
+if ((probe_rc >= 100 && probe_rc <= 106)); then
+  echo "probe: a loop of 2000 instructions counts $((1900 + probe_rc))"
+else
+  fail "the probe program exited with status $probe_rc: a 2000-instruction loop counted as" \
+    "$((1900 + probe_rc)) (modulo 256), or main's status did not reach the runner"
+fi
+grep -qx 'cortex-m: malloc linked: yes (.*_Znwj.*)' "$tmp/probe.stderr" ||
+  fail "the runner did not see the operator new that the probe program links"
 
 # The host-trained weights must be read from flash: the symbol's address lies in the flash
 # region (0x00000000..), not in RAM (0x20000000..), where .data and .bss live.
