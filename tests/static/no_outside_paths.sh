@@ -74,8 +74,8 @@ self_test() {
   # file has no leak.
   local leaks=(
     'source ..{/}shared{/}tools{/}cortex-m{/}run'
-    'rig=../..{/}shared'
-    '#include "{/}work{/}wt{/}rig{/}include{/}propel.hpp"'
+    'tools=../..{/}shared'
+    '#include "{/}work{/}ci{/}propel{/}include{/}propel.hpp"'
     'cd {/}root && make'
     'data = {/}home{/}alice{/}data.csv'
     '-I{/}Users{/}bob{/}boost'
