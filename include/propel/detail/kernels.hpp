@@ -314,11 +314,12 @@ constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b
         }
       }
       for_split_sums<S, P>([&](std::size_t s, std::size_t p) {
+        auto& sum = acc[s];
         V bv[cv];
         for (std::size_t v = 0; v < cv; ++v) bv[v] = simd_load(b + p * Ldb + v * L);
         for (std::size_t i = 0; i < Ri; ++i) {
           T const aip = a[i * As + p * Ps];
-          for (std::size_t v = 0; v < cv; ++v) acc[s][i][v] += aip * bv[v];
+          for (std::size_t v = 0; v < cv; ++v) sum[i][v] += aip * bv[v];
         }
       });
       for (std::size_t i = 0; i < Ri; ++i) {
@@ -338,9 +339,10 @@ constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b
     for (std::size_t j = 0; j < Cj; ++j) acc[0][i][j] = init(i, j);
   }
   for_split_sums<S, P>([&](std::size_t s, std::size_t p) {
+    auto& sum = acc[s];  // named once per product: acc[s][i][j] in the loops doubles M4 code
     for (std::size_t i = 0; i < Ri; ++i) {
       T const aip = a[i * As + p * Ps];
-      for (std::size_t j = 0; j < Cj; ++j) acc[s][i][j] += aip * b[p * Ldb + j];
+      for (std::size_t j = 0; j < Cj; ++j) sum[i][j] += aip * b[p * Ldb + j];
     }
   });
   for (std::size_t i = 0; i < Ri; ++i) {
