@@ -134,6 +134,25 @@ for name in inference training empty; do
 done
 grep '^instructions:' "$tmp/full.stdout" || true
 
+# Instruction budgets: the counts above (exact under -icount for a given arm-none-eabi-g++) may
+# not grow by more than 2% over the README's, so that a kernel change that slows the M4 fails
+# here instead of going unnoticed; lower the budgets when the counts fall.
+check_budget() {  # <what> <count> <budget>
+  if [[ -z $2 ]]; then
+    fail "no instruction count for $1 in the full program's output"
+  elif (($2 * 100 > $3 * 102)); then
+    fail "$1: $2 instructions, over the budget of $3 (+2%)"
+  fi
+}
+read -r infer batch_infer < <(sed -n 's/^instructions: inference \([0-9]*\) .* \([0-9]*\) per sample in a batch.*/\1 \2/p' \
+  "$tmp/full.stdout" || true)
+read -r sgd1 sgd8 < <(sed -n 's/^instructions: SGD step \([0-9]*\) (1 sample), \([0-9]*\) (batch.*/\1 \2/p' \
+  "$tmp/full.stdout" || true)
+check_budget "inference (one sample)" "${infer:-}" 11214
+check_budget "inference (per sample in a batch of 8)" "${batch_infer:-}" 9309
+check_budget "SGD step (one sample)" "${sgd1:-}" 54049
+check_budget "SGD step (batch of 8)" "${sgd8:-}" 237016
+
 if ((failures)); then
   echo "embedded: $failures check(s) failed" >&2
   exit 1
