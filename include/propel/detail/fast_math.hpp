@@ -55,7 +55,9 @@ inline float fast_tanh(float x) noexcept {
   // 2^n from the bits of shifted, whose low mantissa bits hold n (the high bits shift out)
   float const two_n = std::bit_cast<float>((std::bit_cast<std::uint32_t>(shifted) + 127u) << 23);
   float const big = 1.0f - 2.0f / (p * two_n + 1.0f);
-  float const t = select_bits(ax < 0.55f, small, std::copysign(big, x));
+  // small has the sign of x except at x = -0 (-0 + +0 is +0), big is >= 0: the sign of x on
+  // both keeps tanh(-0) = -0
+  float const t = std::copysign(select_bits(ax < 0.55f, small, big), x);
   return select_bits(x != x, x, t);
 }
 

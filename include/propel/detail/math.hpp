@@ -71,7 +71,7 @@ constexpr double exp(double x) {
 
 /// e^x - 1, accurate for small x.
 constexpr double expm1(double x) {
-  if (x != x) return x;
+  if (x != x || x == 0) return x;  // keeps the sign of a zero (and so does tanh)
   if (abs(x) <= 0.5) return expm1_reduced(x);
   if (x < -40) return -1.0;
   return exp(x) - 1.0;
@@ -145,9 +145,9 @@ constexpr double erfc_large(double x) {
 }
 
 /// erf x = 2/sqrt(pi) e^(-x^2) sum 2^n x^(2n+1) / (1 3 ... (2n+1)) (positive terms only,
-/// summed smallest first) for x < 2, 1 - erfc x above.
+/// summed smallest first) for x < 1.5, 1 - erfc x above.
 constexpr double erf(double x) {
-  if (x != x) return x;
+  if (x != x || x == 0) return x;  // keeps the sign of a zero
   if (x < 0) return -erf(-x);
   if (x >= 6) return 1.0;
   if (x >= 1.5) return 1.0 - erfc_large(x);
