@@ -4,10 +4,9 @@
 /// At run time these call <cmath>. In constant evaluation they use propel's own series,
 /// because the standard functions are not constexpr on every compiler (clang rejects a
 /// constexpr std::tanh). They are evaluated in double (exp and log with Cody-Waite argument
-/// reduction, series summed smallest term first) and agree with <cmath> to within 1 or 2
-/// ulps of double (tanh 3, erf 5; tests/unit/constexpr_training_test.cpp checks this over
-/// the whole range), so a network trained at compile time behaves like one trained at run
-/// time.
+/// reduction, series summed smallest term first), within ce::max_ulps of the exact values
+/// (a float result is the double one rounded once), so a network trained at compile time
+/// behaves like one trained at run time.
 #pragma once
 
 #include <bit>
@@ -184,6 +183,22 @@ constexpr double sqrt(double x) {
   }
   return scale(r, k);
 }
+
+/// The error bounds of the functions above: for every double x in the function's domain,
+/// the result is within this many ulps of double of the exact value (an ulp is the spacing of
+/// doubles at the exact value's magnitude); where the exact value rounds to an infinity, a
+/// zero (of its sign) or ±1, the result is exactly that; outside the domain it is NaN.
+/// tests/unit/accuracy_test.cpp sweeps each function against long double, branch thresholds
+/// included. A float result is within half an ulp of float and this many ulps of double.
+struct max_ulps {
+  static constexpr double exp = 1;
+  static constexpr double expm1 = 2;
+  static constexpr double log = 2;
+  static constexpr double log1p = 3;
+  static constexpr double tanh = 3;
+  static constexpr double erf = 7;
+  static constexpr double sqrt = 1;
+};
 
 }  // namespace ce
 
