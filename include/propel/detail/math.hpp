@@ -189,14 +189,14 @@ constexpr double sqrt(double x) {
 /// doubles at the exact value's magnitude); where the exact value rounds to an infinity, a
 /// zero (of its sign) or ±1, the result is exactly that; outside the domain it is NaN.
 /// tests/unit/accuracy_test.cpp sweeps each function against long double, branch thresholds
-/// included. A float result is within half an ulp of float and this many ulps of double.
+/// included. A float result is the double one rounded: within half an ulp of float plus this.
 struct max_ulps {
   static constexpr double exp = 1;
   static constexpr double expm1 = 2;
   static constexpr double log = 2;
   static constexpr double log1p = 3;
   static constexpr double tanh = 3;
-  static constexpr double erf = 7;
+  static constexpr double erf = 8;
   static constexpr double sqrt = 1;
 };
 
