@@ -2,22 +2,17 @@
 // Training in constant evaluation: XOR is learned by a 2 -> 4 tanh -> 1 network inside the
 // compiler (forward, backward and Adam steps), a gradient computed at compile time matches
 // central finite differences, and an SGD step follows PyTorch's rule. At run time the same
-// training reaches the same loss, and the constexpr elementary functions of
-// propel/detail/math.hpp agree with <cmath> to a few ulps.
+// training reaches the same loss. (The accuracy of the elementary functions constant
+// evaluation uses is tests/unit/accuracy_test.cpp's.)
 //
 // Needs a raised constant-evaluation budget (tests/CMakeLists.txt sets -fconstexpr-ops-limit
 // for g++ and -fconstexpr-steps for clang++ on this target).
 #define BOOST_TEST_MODULE constexpr_training
-#include <algorithm>
-#include <bit>
 #include <boost/test/unit_test.hpp>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
-#include <propel/detail/math.hpp>
 #include <propel/propel.hpp>
-#include <string>
+#include <utility>
 
 namespace pp = propel;
 
@@ -144,90 +139,4 @@ BOOST_AUTO_TEST_CASE(xor_trained_at_run_time_matches_compile_time) {
   for (std::size_t i = 0; i < 4; ++i) {
     BOOST_TEST(rt.out[i] == compile_time_xor.out[i], boost::test_tools::tolerance(1e-3f));
   }
-}
-
-namespace {
-
-/// Distance in ulps between two doubles or two floats (0 for two NaNs).
-template <class T>
-std::int64_t ulps(T a, T b) {
-  if (a == b || (std::isnan(a) && std::isnan(b))) return 0;
-  if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<std::int64_t>::max();
-  auto const ordered = [](T x) -> std::int64_t {
-    if constexpr (sizeof(T) == 8) {
-      auto const i = std::bit_cast<std::int64_t>(x);
-      return i < 0 ? std::numeric_limits<std::int64_t>::min() - i : i;
-    } else {
-      std::int64_t const i = std::bit_cast<std::int32_t>(x);
-      return i < 0 ? std::int64_t{std::numeric_limits<std::int32_t>::min()} - i : i;
-    }
-  };
-  std::int64_t const d = ordered(a) - ordered(b);
-  return d < 0 ? -d : d;
-}
-
-/// Compares propel's constant-evaluation series (called at run time here) with <cmath> on
-/// n + 1 evenly spaced points of [lo, hi], in double and, rounded, in float.
-template <class Series, class Std>
-void expect_close(std::string const& name, Series series, Std standard, double lo, double hi,
-                  std::int64_t max_double_ulps) {
-  constexpr int n = 20000;
-  std::int64_t worst = 0;
-  std::int64_t worst_float = 0;
-  double worst_x = 0;
-  for (int i = 0; i <= n; ++i) {
-    double const x = lo + (hi - lo) * i / n;
-    std::int64_t const u = ulps(series(x), standard(x));
-    if (u > worst) {
-      worst = u;
-      worst_x = x;
-    }
-    auto const xf = static_cast<float>(x);
-    worst_float = std::max(worst_float,
-                           ulps(static_cast<float>(series(static_cast<double>(xf))), standard(xf)));
-  }
-  BOOST_TEST_MESSAGE(name << " on [" << lo << ", " << hi << "]: " << worst << " double ulps (at "
-                          << worst_x << "), " << worst_float << " float ulps");
-  BOOST_TEST(worst <= max_double_ulps, name << " on [" << lo << ", " << hi << "]: " << worst
-                                            << " double ulps at " << worst_x);
-  BOOST_TEST(worst_float <= 2,
-             name << " on [" << lo << ", " << hi << "]: " << worst_float << " float ulps");
-}
-
-}  // namespace
-
-#define PROPEL_EXPECT_CLOSE(fn, lo, hi, max_ulps)                \
-  expect_close(                                                  \
-      #fn, [](double x) { return pp::detail::math::ce::fn(x); }, \
-      [](auto x) { return std::fn(x); }, lo, hi, max_ulps)
-
-BOOST_AUTO_TEST_CASE(constexpr_math_agrees_with_cmath) {
-  PROPEL_EXPECT_CLOSE(exp, -1, 1, 2);
-  PROPEL_EXPECT_CLOSE(exp, -745, 709, 2);
-  PROPEL_EXPECT_CLOSE(expm1, -1, 1, 3);
-  PROPEL_EXPECT_CLOSE(expm1, -40, 40, 3);
-  PROPEL_EXPECT_CLOSE(log, 0.5, 2, 2);
-  PROPEL_EXPECT_CLOSE(log, 1e-300, 1e300, 2);
-  PROPEL_EXPECT_CLOSE(log1p, -0.999, 1, 3);
-  PROPEL_EXPECT_CLOSE(log1p, -1e-6, 1e-6, 3);
-  PROPEL_EXPECT_CLOSE(log1p, 1, 1e12, 3);
-  PROPEL_EXPECT_CLOSE(tanh, -1, 1, 4);
-  PROPEL_EXPECT_CLOSE(tanh, -30, 30, 4);
-  PROPEL_EXPECT_CLOSE(tanh, -1e-5, 1e-5, 4);
-  PROPEL_EXPECT_CLOSE(erf, -1.5, 1.5, 8);
-  PROPEL_EXPECT_CLOSE(erf, -7, 7, 8);
-  PROPEL_EXPECT_CLOSE(sqrt, 0, 4, 1);
-  PROPEL_EXPECT_CLOSE(sqrt, 1e-300, 1e300, 1);
-  // edges: subnormal results and arguments, overflow, infinities, NaN
-  BOOST_TEST(pp::detail::math::ce::exp(-745.0) == std::exp(-745.0));
-  BOOST_TEST(pp::detail::math::ce::exp(-740.5) == std::exp(-740.5));
-  BOOST_TEST(pp::detail::math::ce::exp(709.7) == std::exp(709.7),
-             boost::test_tools::tolerance(1e-15));
-  BOOST_TEST(std::isinf(pp::detail::math::ce::exp(710.0)));
-  BOOST_TEST(pp::detail::math::ce::log(4.9e-324) == std::log(4.9e-324));
-  BOOST_TEST(pp::detail::math::ce::sqrt(4.9e-324) == std::sqrt(4.9e-324));
-  BOOST_TEST(pp::detail::math::ce::sqrt(1.7e308) == std::sqrt(1.7e308));
-  BOOST_TEST(std::isnan(pp::detail::math::ce::log(-1.0)));
-  BOOST_TEST(std::isnan(pp::detail::math::ce::tanh(std::numeric_limits<double>::quiet_NaN())));
-  BOOST_TEST(pp::detail::math::ce::tanh(-100.0) == -1.0);
 }

@@ -4,10 +4,9 @@
 /// At run time these call <cmath>. In constant evaluation they use propel's own series,
 /// because the standard functions are not constexpr on every compiler (clang rejects a
 /// constexpr std::tanh). They are evaluated in double (exp and log with Cody-Waite argument
-/// reduction, series summed smallest term first) and agree with <cmath> to within 1 or 2
-/// ulps of double (tanh 3, erf 5; tests/unit/constexpr_training_test.cpp checks this over
-/// the whole range), so a network trained at compile time behaves like one trained at run
-/// time.
+/// reduction, series summed smallest term first), within ce::max_ulps of the exact values
+/// (a float result is the double one rounded once), so a network trained at compile time
+/// behaves like one trained at run time.
 #pragma once
 
 #include <bit>
@@ -71,7 +70,7 @@ constexpr double exp(double x) {
 
 /// e^x - 1, accurate for small x.
 constexpr double expm1(double x) {
-  if (x != x) return x;
+  if (x != x || x == 0) return x;  // keeps the sign of a zero (and so does tanh)
   if (abs(x) <= 0.5) return expm1_reduced(x);
   if (x < -40) return -1.0;
   return exp(x) - 1.0;
@@ -145,9 +144,9 @@ constexpr double erfc_large(double x) {
 }
 
 /// erf x = 2/sqrt(pi) e^(-x^2) sum 2^n x^(2n+1) / (1 3 ... (2n+1)) (positive terms only,
-/// summed smallest first) for x < 2, 1 - erfc x above.
+/// summed smallest first) for x < 1.5, 1 - erfc x above.
 constexpr double erf(double x) {
-  if (x != x) return x;
+  if (x != x || x == 0) return x;  // keeps the sign of a zero
   if (x < 0) return -erf(-x);
   if (x >= 6) return 1.0;
   if (x >= 1.5) return 1.0 - erfc_large(x);
@@ -184,6 +183,22 @@ constexpr double sqrt(double x) {
   }
   return scale(r, k);
 }
+
+/// The error bounds of the functions above: for every double x in the function's domain,
+/// the result is within this many ulps of double of the exact value (an ulp is the spacing of
+/// doubles at the exact value's magnitude); where the exact value rounds to an infinity, a
+/// zero (of its sign) or ±1, the result is exactly that; outside the domain it is NaN.
+/// tests/unit/accuracy_test.cpp sweeps each function against long double, branch thresholds
+/// included. A float result is the double one rounded: within half an ulp of float plus this.
+struct max_ulps {
+  static constexpr double exp = 1;
+  static constexpr double expm1 = 2;
+  static constexpr double log = 2;
+  static constexpr double log1p = 3;
+  static constexpr double tanh = 3;
+  static constexpr double erf = 8;
+  static constexpr double sqrt = 1;
+};
 
 }  // namespace ce
 
