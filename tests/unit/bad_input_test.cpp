@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <limits>
 #include <propel/propel.hpp>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -30,6 +31,20 @@ template <class T>
 constexpr T nan_v = std::numeric_limits<T>::quiet_NaN();
 template <class T>
 constexpr T inf_v = std::numeric_limits<T>::infinity();
+
+/// One check: a plain function, so that the templates below, instantiated for many types,
+/// do not each expand Boost.Test's macro (which makes the file several times slower to
+/// compile under the sanitizers). The failure names the check and, with BOOST_TEST_CONTEXT,
+/// where it ran.
+void expect(bool ok, std::string const& what) { BOOST_TEST(ok, what); }
+
+/// The arguments written one after the other, as a stream would.
+template <class... A>
+std::string text(A const&... a) {
+  std::ostringstream out;
+  (out << ... << a);
+  return out.str();
+}
 
 /// The value and the derivative of an activation at each element of x, through an
 /// expression (the vectorised loops of a node; a node that keeps its values differentiates
@@ -70,16 +85,18 @@ void check_activation(Op const& op, expected_row const& e) {
       for (std::size_t i : {std::size_t{0}, std::size_t{5}, std::size_t{15}}) x[i] = specials[k];
       auto const [y, dy] = value_and_derivative(op, x);
       for (std::size_t i : {std::size_t{0}, std::size_t{5}, std::size_t{15}}) {
-        BOOST_TEST(same_or_both_nan(y[i], e.value[k]),
-                   "value " << y[i] << ", torch " << e.value[k]);
-        BOOST_TEST(same_or_both_nan(dy[i], e.derivative[k]),
-                   "derivative " << dy[i] << ", torch " << e.derivative[k]);
+        expect(same_or_both_nan(y[i], e.value[k]), text("value ", y[i], ", torch ", e.value[k]));
+        expect(same_or_both_nan(dy[i], e.derivative[k]),
+               text("derivative ", dy[i], ", torch ", e.derivative[k]));
         // the scalar forms: value, derivative and (where defined) derivative from the value
-        BOOST_TEST(same_or_both_nan(op.value(specials[k]), e.value[k]));
-        BOOST_TEST(same_or_both_nan(op.derivative(specials[k]), e.derivative[k]));
+        expect(same_or_both_nan(op.value(specials[k]), e.value[k]),
+               "same_or_both_nan(op.value(specials[k]), e.value[k])");
+        expect(same_or_both_nan(op.derivative(specials[k]), e.derivative[k]),
+               "same_or_both_nan(op.derivative(specials[k]), e.derivative[k])");
         if constexpr (requires { op.derivative_of_value(T{}); }) {
-          BOOST_TEST(
-              same_or_both_nan(op.derivative_of_value(op.value(specials[k])), e.derivative[k]));
+          expect(
+              same_or_both_nan(op.derivative_of_value(op.value(specials[k])), e.derivative[k]),
+              "same_or_both_nan(op.derivative_of_value(op.value(specials[k])), e.derivative[k])");
         }
       }
     }
@@ -352,7 +369,7 @@ X hide_infinite_input(net_t& net, X const& x) {
   element(bad, 0, 0) = -inf_v<float>;
   bool finite = true;
   for (float const v : net(bad)) finite = finite && std::isfinite(v);
-  BOOST_TEST(finite, "the infinite input reaches the output");
+  expect(finite, "the infinite input reaches the output");
   return bad;
 }
 
@@ -366,16 +383,16 @@ void check_trainer_refuses(Loss const& loss, Opt const& opt) {
   pp::trainer t{net, loss, opt, pp::batch<B>};
   auto const x = make_inputs<B>();
   auto const y = make_targets<K, B>();
-  BOOST_TEST(std::isfinite(t.step(x, y)));
-  BOOST_TEST(std::isfinite(t.step(x, y)));
-  BOOST_TEST(t.step_count() == 2u);
+  expect(std::isfinite(t.step(x, y)), "std::isfinite(t.step(x, y))");
+  expect(std::isfinite(t.step(x, y)), "std::isfinite(t.step(x, y))");
+  expect(t.step_count() == 2u, "t.step_count() == 2u");
 
   auto refused = [&](std::string const& what, auto const& xb, auto const& yb) {
     BOOST_TEST_CONTEXT(what) {
       auto const before = snapshot(t);
       float const l = t.step(xb, yb);
-      BOOST_TEST(!std::isfinite(l), "the step returned the finite loss " << l);
-      BOOST_TEST((snapshot(t) == before), "the step changed the network or the optimizer");
+      expect(!std::isfinite(l), text("the step returned the finite loss ", l));
+      expect(snapshot(t) == before, "the step changed the network or the optimizer");
     }
   };
   for (auto const& [what, xb] : spoiled(x)) refused("input " + what, xb, y);
@@ -395,9 +412,9 @@ void check_trainer_refuses(Loss const& loss, Opt const& opt) {
 
   // a good step after all this trains as usual
   auto const before = snapshot(t);
-  BOOST_TEST(std::isfinite(t.step(x, y)));
-  BOOST_TEST(t.step_count() == 3u);
-  BOOST_TEST((snapshot(t) != before));
+  expect(std::isfinite(t.step(x, y)), "std::isfinite(t.step(x, y))");
+  expect(t.step_count() == 3u, "t.step_count() == 3u");
+  expect(snapshot(t) != before, "the good step changed nothing");
 }
 
 /// The options of one optimizer, each a trainer of its own.
@@ -497,8 +514,9 @@ void check_gradient_refuses(Loss const& loss) {
   auto refused = [&](std::string const& what, auto const& xb, auto const& yb) {
     BOOST_TEST_CONTEXT(what) {
       g.zero();
-      BOOST_TEST(std::isnan(pp::loss_and_gradient(net, xb, yb, loss, g)));
-      BOOST_TEST(all(is_nan), "a derivative is not NaN");
+      expect(std::isnan(pp::loss_and_gradient(net, xb, yb, loss, g)),
+             "std::isnan(pp::loss_and_gradient(net, xb, yb, loss, g))");
+      expect(all(is_nan), "a derivative is not NaN");
     }
   };
   for (auto const& [what, xb] : spoiled(x)) refused("input " + what, xb, y);
@@ -521,7 +539,8 @@ void check_gradient_refuses(Loss const& loss) {
     BOOST_TEST_CONTEXT("weight " << w) {
       spoil_weight(net, w);
       g.zero();
-      BOOST_TEST(std::isnan(pp::loss_and_gradient(net, x, y, loss, g)));
+      expect(std::isnan(pp::loss_and_gradient(net, x, y, loss, g)),
+             "std::isnan(pp::loss_and_gradient(net, x, y, loss, g))");
       std::size_t const nan_output = w == 2 ? 0 : 1;  // the output the NaN reaches (w >= 2)
       bool const all_outputs = w < 2 || K != targets::values;
       auto const& l0 = net.layer<0>();
@@ -534,19 +553,23 @@ void check_gradient_refuses(Loss const& loss) {
           for (std::size_t c = 0; c < 2; ++c) z += l0.weight(j, c) * element(x, r, c);
           live = live || !(z <= 0.0f);
         }
-        BOOST_TEST(std::isnan(d0.bias[j]) == live, "unit " << j);
-        for (std::size_t c = 0; c < 2; ++c) BOOST_TEST(std::isnan(d0.weight(j, c)) == live);
+        expect(std::isnan(d0.bias[j]) == live, text("unit ", j));
+        for (std::size_t c = 0; c < 2; ++c)
+          expect(std::isnan(d0.weight(j, c)) == live, "std::isnan(d0.weight(j, c)) == live");
       }
       for (std::size_t k = 0; k < outputs; ++k) {
         bool const nan_row = all_outputs || k == nan_output;
-        BOOST_TEST(std::isnan(d1.bias[k]) == nan_row, "output " << k);
-        for (std::size_t j = 0; j < 4; ++j) BOOST_TEST(std::isnan(d1.weight(k, j)) == nan_row);
+        expect(std::isnan(d1.bias[k]) == nan_row, text("output ", k));
+        for (std::size_t j = 0; j < 4; ++j)
+          expect(std::isnan(d1.weight(k, j)) == nan_row, "std::isnan(d1.weight(k, j)) == nan_row");
       }
       net = good;
     }
   }
-  BOOST_TEST(std::isfinite(pp::loss_and_gradient(net, x, y, loss, g)));
-  BOOST_TEST(all([](float d) { return std::isfinite(d); }));
+  expect(std::isfinite(pp::loss_and_gradient(net, x, y, loss, g)),
+         "std::isfinite(pp::loss_and_gradient(net, x, y, loss, g))");
+  expect(all([](float d) { return std::isfinite(d); }),
+         "all([](float d) { return std::isfinite(d); })");
 }
 
 template <std::size_t B>
@@ -582,27 +605,29 @@ void check_hidden_infinite_weight(Opt const& opt, bool becomes_nan) {
   pp::gradient_t<net_t> g_ref;
   float const l = pp::loss_and_gradient(net, x, y, pp::mse{}, g);
   float const l_ref = pp::loss_and_gradient(stand_in, x, y, pp::mse{}, g_ref);
-  BOOST_TEST(std::isfinite(l));
-  BOOST_TEST(l == l_ref);
+  expect(std::isfinite(l), "std::isfinite(l)");
+  expect(l == l_ref, "l == l_ref");
   for (std::size_t i = 0; i < net_t::param_count; ++i) {
-    BOOST_TEST(std::bit_cast<std::uint32_t>(g.params()[i]) ==
-               std::bit_cast<std::uint32_t>(g_ref.params()[i]));
+    expect(std::bit_cast<std::uint32_t>(g.params()[i]) ==
+               std::bit_cast<std::uint32_t>(g_ref.params()[i]),
+           text("derivative ", i, " differs from the stand-in's"));
   }
-  BOOST_TEST(g.params()[at] == 0.0f);
+  expect(g.params()[at] == 0.0f, "g.params()[at] == 0.0f");
 
   pp::trainer t{net, pp::mse{}, opt, pp::batch<B>};
   pp::trainer t_ref{stand_in, pp::mse{}, opt, pp::batch<B>};
-  BOOST_TEST(t.step(x, y) == t_ref.step(x, y));
-  BOOST_TEST(t.step_count() == 1u);
+  expect(t.step(x, y) == t_ref.step(x, y), "t.step(x, y) == t_ref.step(x, y)");
+  expect(t.step_count() == 1u, "t.step_count() == 1u");
   for (std::size_t i = 0; i < net_t::param_count; ++i) {
     if (i == at) continue;
-    BOOST_TEST(std::bit_cast<std::uint32_t>(net.params()[i]) ==
-               std::bit_cast<std::uint32_t>(stand_in.params()[i]));
+    expect(std::bit_cast<std::uint32_t>(net.params()[i]) ==
+               std::bit_cast<std::uint32_t>(stand_in.params()[i]),
+           text("parameter ", i, " differs from the stand-in's"));
   }
   if (becomes_nan) {
-    BOOST_TEST(std::isnan(net.params()[at]));
+    expect(std::isnan(net.params()[at]), "std::isnan(net.params()[at])");
   } else {
-    BOOST_TEST(net.params()[at] == inf_v<float>);
+    expect(net.params()[at] == inf_v<float>, "net.params()[at] == inf_v<float>");
   }
 }
 
