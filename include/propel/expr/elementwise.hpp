@@ -19,6 +19,18 @@ template <class Op, class T>
 inline constexpr bool keeps_value_v = requires(Op const& op, T y) {
   { op.derivative_of_value(y) } -> std::same_as<T>;
 };
+
+/// The adjoint adj carried back through Op from its kept value y: `op.chain_of_value(adj, y)`
+/// when Op defines it (relu selects, so that a NaN adjoint does not reach a unit relu has
+/// zeroed, as PyTorch's threshold_backward), adj times op.derivative_of_value(y) otherwise.
+template <class Op, class T>
+PROPEL_ALWAYS_INLINE constexpr T chain_of_value(Op const& op, T adj, T y) {
+  if constexpr (requires { op.chain_of_value(adj, y); }) {
+    return op.chain_of_value(adj, y);
+  } else {
+    return adj * op.derivative_of_value(y);
+  }
+}
 }  // namespace detail
 
 /// Op applied to every element of Arg. Element i is computed on demand, in the loop of
@@ -86,7 +98,9 @@ struct unary_expr {
       if constexpr (keeps_value) {
         arg.backward(
             c.arg, s.arg,
-            [&](std::size_t i) { return adj(i) * op.derivative_of_value(detail::flat(c.out, i)); },
+            [&](std::size_t i) {
+              return detail::chain_of_value(op, adj(i), detail::flat(c.out, i));
+            },
             sink);
       } else {
         arg.backward(

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <propel/expr.hpp>
 #include <propel/nn/mlp.hpp>
 #include <type_traits>
@@ -161,6 +164,47 @@ constexpr void network_backward(F const& f, W& ws, Net* net, gradient_t<Net>* g,
   }
 }
 
+/// Whether every element of the tensor x is finite: its exponent bits are not all ones.
+/// Read from the bits, with no floating-point operation, so that it runs in constant
+/// evaluation on a NaN too; one pass that the compiler vectorises.
+template <Tensor X>
+[[nodiscard]] constexpr bool all_finite(X const& x) noexcept {
+  using T = typename X::value_type;
+  using bits_t =
+      std::conditional_t<sizeof(T) == sizeof(std::uint32_t), std::uint32_t, std::uint64_t>;
+  static_assert(sizeof(T) == sizeof(bits_t) && std::numeric_limits<T>::is_iec559);
+  constexpr bits_t exponent =
+      bits_t(std::bit_cast<bits_t>(std::numeric_limits<T>::infinity()));  // all ones, fraction 0
+  bits_t bad = 0;
+  for (T const v : x) bad |= bits_t((std::bit_cast<bits_t>(v) & exponent) == exponent);
+  return bad == 0;
+}
+
+/// Whether the inputs and targets of a training step or a gradient of Net under Loss are
+/// usable: every input and every value target finite, and, for softmax cross-entropy, every
+/// integer label a class of Net's output, in [0, output_size). Other targets (expressions)
+/// are the loss's to judge.
+template <class Net, class Loss, class X, class Targets>
+[[nodiscard]] constexpr bool step_data_ok(X const& x, Targets const& targets) noexcept {
+  if (!all_finite(x)) return false;
+  auto const label_ok = [](int label) {
+    return label >= 0 && static_cast<std::size_t>(label) < Net::output_size;
+  };
+  if constexpr (Tensor<Targets>) {
+    return all_finite(targets);
+  } else if constexpr (std::is_same_v<Loss, softmax_cross_entropy> &&
+                       std::is_same_v<Targets, int>) {
+    return label_ok(targets);
+  } else if constexpr (std::is_same_v<Loss, softmax_cross_entropy> &&
+                       requires { std::tuple_size<Targets>::value; }) {
+    bool ok = true;
+    for (int const label : targets) ok = ok && label_ok(label);
+    return ok;
+  } else {
+    return true;
+  }
+}
+
 template <class X>
 struct check_network_input {
   static_assert(Tensor<X>,
@@ -178,12 +222,29 @@ struct check_network_input {
 /// propel::softmax_cross_entropy{} (int label or std::array<int, B> labels, or one-hot
 /// targets), propel::bce_with_logits{}, or one of the caller's, written with the expression
 /// layer. No heap: the workspace is sized at compile time.
+///
+/// Bad input is refused, and the caller can tell: when an input or a value target is NaN or
+/// infinite, or a cross-entropy label is not a class of the network (PyTorch raises an
+/// error), the result is NaN and so is every derivative in g. Otherwise the loss and the
+/// gradient are PyTorch's, NaN where PyTorch's are: a NaN weight makes the loss and the
+/// derivatives NaN, and an infinite weight can leave the loss finite (relu zeroes a unit
+/// whose pre-activation is -inf) while derivatives it reaches through a product are NaN
+/// (0 times infinity). A non-finite loss means the gradient is not to be used.
 template <class Net, class X, class Targets, class Loss>
 constexpr typename Net::value_type loss_and_gradient(Net const& net, X const& x,
                                                      Targets const& targets, Loss const& loss,
                                                      gradient_t<Net>& g) noexcept {
   static_assert(detail::check_network_input<X>::ok);
   if constexpr (Tensor<X>) {
+    using T = typename Net::value_type;
+    if (!detail::step_data_ok<Net, Loss>(x, targets)) {
+      for_each_tensor(
+          [](std::size_t n, T* p) {
+            for (std::size_t i = 0; i < n; ++i) p[i] = std::numeric_limits<T>::quiet_NaN();
+          },
+          g);
+      return std::numeric_limits<T>::quiet_NaN();
+    }
     auto const f = loss(net.expression(constant(x)), targets);
     workspace_t<decltype(f)> ws;
     auto const value = forward(f, ws);
@@ -196,13 +257,19 @@ constexpr typename Net::value_type loss_and_gradient(Net const& net, X const& x,
 }
 
 /// The loss of `net` on X against `targets`, and its gradient with respect to the input X
-/// (written into dx, shaped like X): for sensitivity analysis and input-space losses.
+/// (written into dx, shaped like X): for sensitivity analysis and input-space losses. Bad
+/// input is refused as by loss_and_gradient: NaN, and every element of dx NaN.
 template <class Net, class X, class Targets, class Loss>
 constexpr typename Net::value_type loss_and_input_gradient(Net const& net, X const& x,
                                                            Targets const& targets, Loss const& loss,
                                                            X& dx) noexcept {
   static_assert(detail::check_network_input<X>::ok);
   if constexpr (Tensor<X>) {
+    using T = typename Net::value_type;
+    if (!detail::step_data_ok<Net, Loss>(x, targets)) {
+      for (auto& d : dx) d = std::numeric_limits<T>::quiet_NaN();
+      return std::numeric_limits<T>::quiet_NaN();
+    }
     auto const f = loss(net.expression(variable_of<detail::input_id<Net>>(x)), targets);
     workspace_t<decltype(f)> ws;
     auto const value = forward(f, ws);

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <new>
 #include <propel/detail/storage.hpp>
 #include <propel/nn/gradient.hpp>
@@ -90,9 +91,17 @@ struct check_trainer_workspace {
 /// makes one pass over the parameters and keeps no gradient (gradient_bytes is 0; call
 /// propel::loss_and_gradient for the gradient itself). A custom loss that uses the
 /// prediction more than once needs its derivatives added up first: the trainer then keeps a
-/// gradient and applies it after the backward pass. A step whose loss is not finite (a
-/// label out of range, a diverged run) returns that loss and leaves the network and the
-/// optimizer state unchanged: the loss is known before the backward pass starts.
+/// gradient and applies it after the backward pass.
+///
+/// Bad input never reaches the network: a step refuses inputs or value targets that are
+/// not all finite and cross-entropy labels outside [0, output_size) (one pass over them,
+/// before the forward pass), and returns NaN; a step whose loss is not finite (a NaN or
+/// infinite weight that reaches the output, a diverged run) returns that loss, known before
+/// the backward pass starts. Either way the network, the optimizer state and step_count()
+/// are left exactly as they were, so a step returns a finite loss exactly when it applied
+/// an update. A step with a finite loss is PyTorch's, including on a network that already
+/// holds an infinite weight whose unit relu zeroes (the loss cannot see it): weight decay
+/// then turns it into NaN (inf - inf), as torch.optim does.
 template <class Net, class Loss, class Opt, std::size_t Batch = 1>
 class trainer {
   static_assert(Batch > 0, "propel::trainer: the batch size must be at least 1");
@@ -118,11 +127,16 @@ class trainer {
   constexpr trainer(Net& net, Loss loss, Opt opt, batch_size<Batch>) noexcept
       : trainer(net, loss, opt) {}
 
-  /// One step: forward, backward and update. Returns the loss before the update.
+  /// One step: forward, backward and update. Returns the loss before the update, or a
+  /// non-finite value (NaN for bad inputs or targets) when it refused the step and changed
+  /// nothing.
   template <class X, class Targets>
   constexpr value_type step(X const& x, Targets const& targets) noexcept {
     static_assert(detail::check_network_input<X>::ok);
     if constexpr (Tensor<X>) {
+      if (!detail::step_data_ok<Net, Loss>(x, targets)) {
+        return std::numeric_limits<value_type>::quiet_NaN();
+      }
       auto const f = loss_(net_->expression(constant(x)), targets);
       using ws_t = workspace_t<decltype(f)>;
       static_assert(detail::check_trainer_workspace<sizeof(ws_t), activation_bytes, Batch>::ok);

@@ -5,11 +5,17 @@
 ///
 /// An activation whose derivative follows from its value alone also defines
 /// `derivative_of_value(y)` (tanh, sigmoid, relu); the node applying it then keeps its values
-/// from the forward pass and differentiates from them, as PyTorch does for these three.
+/// from the forward pass and differentiates from them, as PyTorch does for these three
+/// (relu also defines `chain_of_value(adj, y)`, the adjoint carried back, see
+/// detail::chain_of_value).
 ///
 /// Conventions, as in PyTorch: relu'(0) = 0; leaky_relu'(0) is the slope; softplus is
 /// linear above 20 (beta 1, threshold 20); gelu is the exact (erf) form and gelu_tanh the
 /// tanh approximation. Parameters are doubles, used in the expression's scalar type.
+///
+/// NaN, as in PyTorch: every activation maps NaN to NaN (relu included: a rectifier written
+/// max(x, 0) would return 0), and the derivatives at NaN are PyTorch's: 1 for relu and elu
+/// (their backward passes test x <= 0), the slope for leaky_relu, NaN for the others.
 #pragma once
 
 #include <propel/detail/fast_math.hpp>
@@ -50,20 +56,31 @@ struct identity : detail::activation_call<identity> {
   }
 };
 
-/// y = max(x, 0); the derivative at 0 is 0.
+/// y = max(x, 0), NaN for NaN (and -0 for -0, as torch.relu); the derivative at 0 is 0,
+/// at NaN 1 (PyTorch's).
 struct relu : detail::activation_call<relu> {
+  /// x unless x < 0: a NaN fails the test and passes through. Vectorised, this is one max
+  /// with 0 as its first operand (x86's maxps returns the second when either is NaN).
   template <class T>
   constexpr T value(T x) const noexcept {
-    return x > T(0) ? x : T(0);
+    return x < T(0) ? T(0) : x;
   }
-  /// The same rule from x or from y = relu(x): y > 0 exactly when x > 0.
+  /// The same rule from x or from y = relu(x): y <= 0 exactly when x <= 0, and y is NaN
+  /// exactly when x is.
   template <class T>
   constexpr T derivative(T x) const noexcept {
     return derivative_of_value(x);
   }
   template <class T>
   constexpr T derivative_of_value(T y) const noexcept {
-    return y > T(0) ? T(1) : T(0);
+    return y <= T(0) ? T(0) : T(1);
+  }
+  /// The backward pass from y: adj where y > 0 or y is NaN, 0 where y <= 0, chosen rather
+  /// than multiplied (PyTorch's threshold_backward), so a NaN or infinite adjoint does not
+  /// reach a unit relu has zeroed: 0, not NaN, as 0 * NaN would give.
+  template <class T>
+  constexpr T chain_of_value(T adj, T y) const noexcept {
+    return y <= T(0) ? T(0) : adj;
   }
 };
 
@@ -129,9 +146,10 @@ struct elu : detail::activation_call<elu> {
   constexpr T value(T x) const noexcept {
     return x > T(0) ? x : static_cast<T>(alpha) * detail::math::expm1(x);
   }
+  /// 1 for x > 0 and for NaN (PyTorch's test is x <= 0), alpha e^x otherwise.
   template <class T>
   constexpr T derivative(T x) const noexcept {
-    return x > T(0) ? T(1) : static_cast<T>(alpha) * detail::math::exp(x);
+    return x <= T(0) ? static_cast<T>(alpha) * detail::math::exp(x) : T(1);
   }
 };
 
