@@ -100,8 +100,9 @@ struct leaky_relu : detail::activation_call<leaky_relu> {
   }
 };
 
-/// y = tanh x. For float at run time a branch-free tanh (within 3 ulp) that vectorises in
-/// the epilogue of the product feeding it; otherwise detail::math::tanh.
+/// y = tanh x. For float at run time a branch-free tanh (within detail::fast_tanh_max_ulps of
+/// the exact value) that vectorises in the epilogue of the product feeding it; otherwise
+/// detail::math::tanh.
 struct tanh : detail::activation_call<tanh> {
   template <class T>
   constexpr T value(T x) const noexcept {
