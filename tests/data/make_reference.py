@@ -24,6 +24,23 @@ and each dtype (float64, float32) the output holds:
   <case>.<dtype>.<opt>.params   the parameters after the last step
 Parameters, inputs and targets come from fixed formulas (below), chosen so that no
 pre-activation of a non-smooth activation and no Huber residual lies near its kink.
+
+Then long optimizer runs: the network 3 -> 4 tanh -> 2 with the MSE loss, trained for RUN_STEPS
+steps by each optimizer configuration of RUNS (every option alone and combined, some with the
+learning rate changed in the middle of the run), on a data set of RUN_SAMPLES samples that the
+steps go through in turn, either as mini-batches of RUN_BATCH rows ("batch") or one sample at
+a time ("sample"; the SGD configurations only, whose single-sample update takes another code
+path). The output holds:
+  run.params                 the initial parameters (float64, rounded to the dtype by the reader)
+  run.input, run.target      the data set, one sample per row (likewise)
+  run.<config>.<kind> ...    the hyperparameters of a configuration, kind sgd (lr momentum
+                             nesterov weight_decay), adam or adamw (lr beta1 beta2 eps
+                             weight_decay)
+  run.<config>.lr_schedule   pairs (s, lr): from step s on the learning rate is lr
+  run.<config>.<form>.<dtype>.loss          the loss of every step (before its update)
+  run.<config>.<form>.<dtype>.params.<s>    the parameters after step s, s in RUN_CHECKPOINTS
+  run.<config>.<form>.<dtype>.state.<k>     optimizer state buffer k after the last step (SGD:
+                                            the momentum buffer; Adam: exp_avg, exp_avg_sq)
 """
 
 import sys
@@ -58,6 +75,36 @@ CASES = {
 }
 HUBER_DELTA = 0.5
 KINKED = {"relu", "leaky_relu", "leaky_relu_0.2", "elu"}
+
+# The long runs. A configuration: (optimizer kind, hyperparameters, learning-rate schedule as
+# pairs (s, lr): from step s on the learning rate is lr).
+RUN_STEPS = 60
+RUN_CHECKPOINTS = (1, 5, 10, 25, 40, 60)
+RUN_SAMPLES = 8
+RUN_BATCH = 4
+RUN_WIDTHS = [3, 4, 2]
+RUN_OFFSET = 5  # of param_value
+LR_CHANGE = 31  # the step from which a schedule's second learning rate applies
+RUNS = {
+    "sgd": ("sgd", dict(lr=0.1), []),
+    "sgd_wd": ("sgd", dict(lr=0.1, weight_decay=0.05), []),
+    "sgd_momentum": ("sgd", dict(lr=0.05, momentum=0.9), []),
+    "sgd_momentum_wd": ("sgd", dict(lr=0.05, momentum=0.9, weight_decay=0.05), []),
+    "sgd_nesterov": ("sgd", dict(lr=0.05, momentum=0.8, nesterov=True), []),
+    "sgd_nesterov_wd": ("sgd", dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.05), []),
+    "sgd_momentum_wd_lr": ("sgd", dict(lr=0.05, momentum=0.9, weight_decay=0.05),
+                           [(LR_CHANGE, 0.01)]),
+    "sgd_nesterov_lr": ("sgd", dict(lr=0.05, momentum=0.8, nesterov=True), [(LR_CHANGE, 0.15)]),
+    "adam": ("adam", dict(lr=0.01), []),
+    # a large eps, so that where it enters the update shows in the numbers
+    "adam_betas_eps": ("adam", dict(lr=0.02, betas=(0.8, 0.99), eps=1e-3), []),
+    "adam_wd": ("adam", dict(lr=0.01, weight_decay=0.1), []),
+    "adam_lr": ("adam", dict(lr=0.01), [(LR_CHANGE, 0.003)]),
+    "adamw": ("adamw", dict(lr=0.01), []),  # PyTorch's default weight_decay 0.01
+    "adamw_options": ("adamw", dict(lr=0.02, betas=(0.85, 0.995), eps=1e-6, weight_decay=0.2),
+                      []),
+    "adamw_lr": ("adamw", dict(lr=0.01, weight_decay=0.1), [(LR_CHANGE, 0.03)]),
+}
 
 
 def activation(name):
@@ -218,6 +265,82 @@ def main():
                     losses.append(value.item())
                 out.write(f"{key}.{opt_name}.loss {fmt(losses, dtype)}\n")
                 out.write(f"{key}.{opt_name}.params {fmt(flat_params(net), dtype)}\n")
+    write_runs(out)
+
+
+def make_optimizer(kind, hyper, params):
+    return {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[kind](
+        params, **hyper)
+
+
+def hyperparameters(kind, opt):
+    """The record of a configuration: the optimizer's own values, in the order of the fields of
+    propel's optimizer."""
+    g = opt.param_groups[0]
+    if kind == "sgd":
+        return [g["lr"], g["momentum"], float(g["nesterov"]), g["weight_decay"]]
+    return [g["lr"], g["betas"][0], g["betas"][1], g["eps"], g["weight_decay"]]
+
+
+def optimizer_state(kind, opt, net):
+    """The state buffers after the last step, flat in PyTorch order (none for SGD without
+    momentum)."""
+    names = ["momentum_buffer"] if kind == "sgd" else ["exp_avg", "exp_avg_sq"]
+    params = list(net.parameters())
+    out = []
+    for name in names:
+        bufs = [opt.state[p].get(name) for p in params]
+        if any(b is None for b in bufs):
+            continue
+        out.append(torch.cat([b.reshape(-1) for b in bufs]).tolist())
+    return out
+
+
+def write_runs(out):
+    n_in, n_out = RUN_WIDTHS[0], RUN_WIDTHS[-1]
+    x64 = torch.tensor([input_value(k + 11) for k in range(RUN_SAMPLES * n_in)],
+                       dtype=torch.float64).reshape(RUN_SAMPLES, n_in)
+    t64 = torch.tensor([regression_target(k + 5) / 2 for k in range(RUN_SAMPLES * n_out)],
+                       dtype=torch.float64).reshape(RUN_SAMPLES, n_out)
+    build64 = build(RUN_WIDTHS, ["tanh", "identity"], torch.float64, RUN_OFFSET)
+    out.write(f"run.params {fmt(flat_params(build64), torch.float64)}\n")
+    out.write(f"run.input {fmt(x64.reshape(-1).tolist(), torch.float64)}\n")
+    out.write(f"run.target {fmt(t64.reshape(-1).tolist(), torch.float64)}\n")
+    for name, (kind, hyper, schedule) in RUNS.items():
+        opt = make_optimizer(kind, hyper, build(RUN_WIDTHS, ["tanh", "identity"], torch.float64,
+                                                RUN_OFFSET).parameters())
+        out.write(f"run.{name}.{kind} {fmt(hyperparameters(kind, opt), torch.float64)}\n")
+        pairs = [v for pair in schedule for v in pair]
+        out.write(" ".join([f"run.{name}.lr_schedule"] + ([fmt(pairs, torch.float64)] if pairs
+                                                           else [])) + "\n")
+        forms = ("batch", "sample") if kind == "sgd" else ("batch",)
+        for form in forms:
+            for dtype, dname in ((torch.float64, "f64"), (torch.float32, "f32")):
+                key = f"run.{name}.{form}.{dname}"
+                net = build(RUN_WIDTHS, ["tanh", "identity"], dtype, RUN_OFFSET)
+                x, t = x64.to(dtype), t64.to(dtype)
+                opt = make_optimizer(kind, hyper, net.parameters())
+                losses = []
+                for step in range(1, RUN_STEPS + 1):
+                    for at, lr in schedule:
+                        if at == step:
+                            for group in opt.param_groups:
+                                group["lr"] = lr
+                    if form == "batch":
+                        first = (step - 1) * RUN_BATCH % RUN_SAMPLES
+                        xs, ts = x[first:first + RUN_BATCH], t[first:first + RUN_BATCH]
+                    else:
+                        xs, ts = x[(step - 1) % RUN_SAMPLES], t[(step - 1) % RUN_SAMPLES]
+                    opt.zero_grad()
+                    value = nn.MSELoss()(net(xs), ts)
+                    value.backward()
+                    opt.step()
+                    losses.append(value.item())
+                    if step in RUN_CHECKPOINTS:
+                        out.write(f"{key}.params.{step} {fmt(flat_params(net), dtype)}\n")
+                out.write(f"{key}.loss {fmt(losses, dtype)}\n")
+                for k, buf in enumerate(optimizer_state(kind, opt, net)):
+                    out.write(f"{key}.state.{k} {fmt(buf, dtype)}\n")
 
 
 if __name__ == "__main__":
