@@ -5,6 +5,7 @@
 #
 #   propel_add_unit_test(<name> <source>...)
 #   propel_add_compile_fail(<name> REGEX <regex>)
+#   propel_add_compile_check(<test> TARGET <object library> [REGEX <regex>])
 #   propel_add_header_check()
 #   propel_add_example(<name> SOURCE <file> [ARGS <arg>...])
 #
@@ -40,10 +41,12 @@ endfunction()
 
 # propel_add_compile_fail(<name> REGEX <regex>)
 #   tests/compile_fail/<name>.cpp must compile cleanly as is (test compile_fail.<name>.ok), and
-#   must fail with a diagnostic matching <regex> when PROPEL_EXPECT_FAIL is defined (test
-#   compile_fail.<name>.fail). The twins are EXCLUDE_FROM_ALL object libraries that each test
-#   builds with a nested `cmake --build`. Label "compile_fail": `ctest -L compile_fail`.
-#   Regexes should match a stable fragment of propel's own message, without quotes.
+#   must fail with an error matching <regex> when PROPEL_EXPECT_FAIL is defined (test
+#   compile_fail.<name>.fail). Label "compile_fail": `ctest -L compile_fail`. The twins are
+#   EXCLUDE_FROM_ALL object libraries (`cmake --build <build> --target compile_fail.<name>.fail`
+#   shows the diagnostic); the tests run the compiler on their command lines directly, with
+#   -fsyntax-only, in parallel (see propel_add_compile_check). Regexes should match a stable
+#   fragment of propel's own message, without quotes.
 function(propel_add_compile_fail name)
   cmake_parse_arguments(arg "" "REGEX" "" ${ARGN})
   if(NOT arg_REGEX)
@@ -53,15 +56,39 @@ function(propel_add_compile_fail name)
     set(tgt compile_fail.${name}.${kind})
     add_library(${tgt} OBJECT EXCLUDE_FROM_ALL ${CMAKE_CURRENT_SOURCE_DIR}/${name}.cpp)
     target_link_libraries(${tgt} PRIVATE propel::propel propel_dev_flags)
-    add_test(NAME ${tgt}
-             COMMAND ${CMAKE_COMMAND} --build ${CMAKE_BINARY_DIR} --target ${tgt} --config $<CONFIG>)
-    # The nested builds share one build tree: run them one at a time.
-    set_tests_properties(${tgt} PROPERTIES LABELS compile_fail RESOURCE_LOCK propel_compile_fail)
   endforeach()
   target_compile_definitions(compile_fail.${name}.fail PRIVATE PROPEL_EXPECT_FAIL)
-  # With PASS_REGULAR_EXPRESSION ctest ignores the exit code: the test passes only if the
-  # expected text shows up, i.e. the build failed *for the intended reason*.
-  set_tests_properties(compile_fail.${name}.fail PROPERTIES PASS_REGULAR_EXPRESSION "${arg_REGEX}")
+  propel_add_compile_check(compile_fail.${name}.ok TARGET compile_fail.${name}.ok)
+  propel_add_compile_check(compile_fail.${name}.fail TARGET compile_fail.${name}.fail
+                           REGEX "${arg_REGEX}")
+  set_tests_properties(compile_fail.${name}.ok compile_fail.${name}.fail
+                       PROPERTIES LABELS compile_fail)
+endfunction()
+
+# propel_add_compile_check(<test> TARGET <object library> [REGEX <regex>])
+#   A ctest test <test> that compiles the one source of <object library> (not built by `all`)
+#   with -fsyntax-only and the exact command line CMake generated for it (cmake -P
+#   cmake/propel_compile_check.cmake reads it from <build>/compile_commands.json). Without
+#   REGEX the source must compile; with REGEX it must fail with an error line ("...: error:
+#   ...") that <regex> matches: the text the compiler echoes from the source and its notes do
+#   not count, so the test fails if the code is rejected for another reason.
+function(propel_add_compile_check test)
+  cmake_parse_arguments(arg "" "TARGET;REGEX" "" ${ARGN})
+  if(NOT CMAKE_GENERATOR MATCHES "Makefiles|Ninja")
+    message(FATAL_ERROR "propel's compile-time checks need a Makefile or Ninja generator (they "
+                        "read compile_commands.json), not ${CMAKE_GENERATOR}; "
+                        "-DPROPEL_BUILD_TESTS=OFF builds without the tests")
+  endif()
+  set_target_properties(${arg_TARGET} PROPERTIES EXPORT_COMPILE_COMMANDS ON)
+  if(DEFINED arg_REGEX)
+    set(expect -DEXPECT=fail "-DREGEX=${arg_REGEX}")
+  else()
+    set(expect -DEXPECT=ok)
+  endif()
+  add_test(NAME ${test}
+           COMMAND ${CMAKE_COMMAND} -DCOMMANDS=${CMAKE_BINARY_DIR}/compile_commands.json
+                   -DTARGET=${arg_TARGET} ${expect}
+                   -P ${PROJECT_SOURCE_DIR}/cmake/propel_compile_check.cmake)
 endfunction()
 
 # propel_add_header_check()
