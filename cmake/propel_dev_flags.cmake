@@ -18,21 +18,24 @@ option(PROPEL_NATIVE "Compile propel's own targets with -march=native" OFF)
 option(PROPEL_TIME_TRACE "Compile propel's own targets with -ftime-trace (Clang)" OFF)
 
 add_library(propel_dev_flags INTERFACE)
+# The same flags without PROPEL_SANITIZE, for the few targets that must not run under a
+# sanitizer (a test that replaces malloc, which AddressSanitizer owns).
+add_library(propel_dev_flags_unsanitized INTERFACE)
 
 # propel's own targets are built as standard C++20 (-std=c++20, not gnu++20), so a GNU
 # extension cannot slip into the headers unnoticed. propel::propel leaves this to the consumer.
 set(CMAKE_CXX_EXTENSIONS OFF)
 
 if(MSVC)
-  target_compile_options(propel_dev_flags INTERFACE /W4 /permissive-)
+  target_compile_options(propel_dev_flags_unsanitized INTERFACE /W4 /permissive-)
   if(PROPEL_WERROR)
-    target_compile_options(propel_dev_flags INTERFACE /WX)
+    target_compile_options(propel_dev_flags_unsanitized INTERFACE /WX)
   endif()
 else()
-  target_compile_options(propel_dev_flags INTERFACE
+  target_compile_options(propel_dev_flags_unsanitized INTERFACE
     -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wold-style-cast)
   if(PROPEL_WERROR)
-    target_compile_options(propel_dev_flags INTERFACE -Werror)
+    target_compile_options(propel_dev_flags_unsanitized INTERFACE -Werror)
   endif()
   if(PROPEL_SANITIZE)
     # Abort on the first report so that a sanitizer finding fails the test.
@@ -41,9 +44,10 @@ else()
     target_link_options(propel_dev_flags INTERFACE ${sanitize_flags})
   endif()
   if(PROPEL_NATIVE)
-    target_compile_options(propel_dev_flags INTERFACE -march=native)
+    target_compile_options(propel_dev_flags_unsanitized INTERFACE -march=native)
   endif()
   if(PROPEL_TIME_TRACE AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
-    target_compile_options(propel_dev_flags INTERFACE -ftime-trace)
+    target_compile_options(propel_dev_flags_unsanitized INTERFACE -ftime-trace)
   endif()
 endif()
+target_link_libraries(propel_dev_flags INTERFACE propel_dev_flags_unsanitized)

@@ -3,7 +3,7 @@
 # Helpers for propel's tests and examples. Every target they make links propel::propel and
 # propel_dev_flags (warnings, -Werror, sanitizers), so one helper call is all a test needs.
 #
-#   propel_add_unit_test(<name> <source>...)
+#   propel_add_unit_test(<name> [NO_SANITIZE] <source>...)
 #   propel_add_compile_fail(<name> REGEX <regex>)
 #   propel_add_compile_check(<test> TARGET <object library> [REGEX <regex>])
 #   propel_add_header_check()
@@ -22,14 +22,20 @@ add_custom_target(propel_unit_and_example_tests)
 #   A Boost.Test executable <name> (one BOOST_TEST_MODULE per executable), linked against the
 #   shared Boost::unit_test_framework. It runs as ctest test <name> (label "unit") in the
 #   calling directory's source dir (tests/), so it reads data/... by relative path; tests/ is
-#   also on the include path for "support/...". Needs
+#   also on the include path for "support/...". NO_SANITIZE: built without PROPEL_SANITIZE
+#   (propel_dev_flags_unsanitized), for a test that cannot run under a sanitizer. Needs
 #   find_package(Boost CONFIG REQUIRED COMPONENTS unit_test_framework) in the caller.
 function(propel_add_unit_test name)
-  if(NOT ARGN)
+  cmake_parse_arguments(arg "NO_SANITIZE" "" "" ${ARGN})
+  if(NOT arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "propel_add_unit_test(${name}): no source files given")
   endif()
-  add_executable(${name} ${ARGN})
-  target_link_libraries(${name} PRIVATE propel::propel propel_dev_flags Boost::unit_test_framework)
+  add_executable(${name} ${arg_UNPARSED_ARGUMENTS})
+  set(flags propel_dev_flags)
+  if(arg_NO_SANITIZE)
+    set(flags propel_dev_flags_unsanitized)
+  endif()
+  target_link_libraries(${name} PRIVATE propel::propel ${flags} Boost::unit_test_framework)
   # Boost.Test's shared-library mode (it then provides main); Boost's CMake config does not
   # define this macro itself.
   target_compile_definitions(${name} PRIVATE BOOST_TEST_DYN_LINK)
