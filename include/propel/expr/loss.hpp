@@ -54,13 +54,13 @@ constexpr auto paired(P const& /*pred*/, T const& target) {
 struct huber_op {
   double delta;
   template <class T>
-  constexpr T value(T d) const noexcept {
+  [[nodiscard]] constexpr T value(T d) const noexcept {
     T const a = math::abs(d);
     T const k = static_cast<T>(delta);
     return a < k ? T(0.5) * d * d : k * (a - T(0.5) * k);
   }
   template <class T>
-  constexpr T derivative(T d) const noexcept {
+  [[nodiscard]] constexpr T derivative(T d) const noexcept {
     T const k = static_cast<T>(delta);
     return d < -k ? -k : (d > k ? k : d);
   }
@@ -70,15 +70,15 @@ struct huber_op {
 /// max(z, 0) − z y + ln(1 + e^−|z|).
 struct bce_logits_op {
   template <class T>
-  constexpr T value(T z, T y) const noexcept {
+  [[nodiscard]] constexpr T value(T z, T y) const noexcept {
     return (z > T(0) ? z : T(0)) - z * y + math::log1p(math::exp(-math::abs(z)));
   }
   template <class T>
-  constexpr T d_left(T z, T y) const noexcept {
+  [[nodiscard]] constexpr T d_left(T z, T y) const noexcept {
     return detail::sigmoid(z) - y;
   }
   template <class T>
-  constexpr T d_right(T z, T) const noexcept {
+  [[nodiscard]] constexpr T d_right(T z, T) const noexcept {
     return -z;
   }
 };

@@ -151,7 +151,7 @@ class mlp : public param_block<T, Input::size, Layers::size...> {
 
  private:
   template <std::size_t I, class X>
-  constexpr auto layer_expression(X const& x) const {
+  [[nodiscard]] constexpr auto layer_expression(X const& x) const {
     using act = activation_t<I>;
     auto const w = weight_variable<I>();
     auto const b = bias_variable<I>();

@@ -47,11 +47,11 @@ struct activation_call {
 /// y = x
 struct identity : detail::activation_call<identity> {
   template <class T>
-  constexpr T value(T x) const noexcept {
+  [[nodiscard]] constexpr T value(T x) const noexcept {
     return x;
   }
   template <class T>
-  constexpr T derivative(T) const noexcept {
+  [[nodiscard]] constexpr T derivative(T) const noexcept {
     return T(1);
   }
 };
@@ -62,24 +62,24 @@ struct relu : detail::activation_call<relu> {
   /// x unless x < 0: a NaN fails the test and passes through. Vectorised, this is one max
   /// with 0 as its first operand (x86's maxps returns the second when either is NaN).
   template <class T>
-  constexpr T value(T x) const noexcept {
+  [[nodiscard]] constexpr T value(T x) const noexcept {
     return x < T(0) ? T(0) : x;
   }
   /// The same rule from x or from y = relu(x): y <= 0 exactly when x <= 0, and y is NaN
   /// exactly when x is.
   template <class T>
-  constexpr T derivative(T x) const noexcept {
+  [[nodiscard]] constexpr T derivative(T x) const noexcept {
     return derivative_of_value(x);
   }
   template <class T>
-  constexpr T derivative_of_value(T y) const noexcept {
+  [[nodiscard]] constexpr T derivative_of_value(T y) const noexcept {
     return y <= T(0) ? T(0) : T(1);
   }
   /// The backward pass from y: adj where y > 0 or y is NaN, 0 where y <= 0, chosen rather
   /// than multiplied (PyTorch's threshold_backward), so a NaN or infinite adjoint does not
   /// reach a unit relu has zeroed: 0, not NaN, as 0 * NaN would give.
   template <class T>
-  constexpr T chain_of_value(T adj, T y) const noexcept {
+  [[nodiscard]] constexpr T chain_of_value(T adj, T y) const noexcept {
     return y <= T(0) ? T(0) : adj;
   }
 };
@@ -91,11 +91,11 @@ struct leaky_relu : detail::activation_call<leaky_relu> {
   double slope;
   constexpr explicit leaky_relu(double negative_slope = 0.01) noexcept : slope(negative_slope) {}
   template <class T>
-  constexpr T value(T x) const noexcept {
+  [[nodiscard]] constexpr T value(T x) const noexcept {
     return x > T(0) ? x : static_cast<T>(slope) * x;
   }
   template <class T>
-  constexpr T derivative(T x) const noexcept {
+  [[nodiscard]] constexpr T derivative(T x) const noexcept {
     return x > T(0) ? T(1) : static_cast<T>(slope);
   }
 };
@@ -105,19 +105,19 @@ struct leaky_relu : detail::activation_call<leaky_relu> {
 /// detail::math::tanh.
 struct tanh : detail::activation_call<tanh> {
   template <class T>
-  constexpr T value(T x) const noexcept {
+  [[nodiscard]] constexpr T value(T x) const noexcept {
     if constexpr (std::is_same_v<T, float>) {
       if (!std::is_constant_evaluated()) return detail::fast_tanh(x);
     }
     return detail::math::tanh(x);
   }
   template <class T>
-  constexpr T derivative(T x) const noexcept {
+  [[nodiscard]] constexpr T derivative(T x) const noexcept {
     return derivative_of_value(value(x));
   }
   /// 1 - y² from y = tanh x.
   template <class T>
-  constexpr T derivative_of_value(T y) const noexcept {
+  [[nodiscard]] constexpr T derivative_of_value(T y) const noexcept {
     return T(1) - y * y;
   }
 };
@@ -125,16 +125,16 @@ struct tanh : detail::activation_call<tanh> {
 /// y = 1 / (1 + e^-x), evaluated stably for every x.
 struct sigmoid : detail::activation_call<sigmoid> {
   template <class T>
-  constexpr T value(T x) const noexcept {
+  [[nodiscard]] constexpr T value(T x) const noexcept {
     return detail::sigmoid(x);
   }
   template <class T>
-  constexpr T derivative(T x) const noexcept {
+  [[nodiscard]] constexpr T derivative(T x) const noexcept {
     return derivative_of_value(value(x));
   }
   /// s (1 - s) from s = sigmoid(x).
   template <class T>
-  constexpr T derivative_of_value(T s) const noexcept {
+  [[nodiscard]] constexpr T derivative_of_value(T s) const noexcept {
     return s * (T(1) - s);
   }
 };
@@ -144,12 +144,12 @@ struct elu : detail::activation_call<elu> {
   double alpha;
   constexpr explicit elu(double a = 1.0) noexcept : alpha(a) {}
   template <class T>
-  constexpr T value(T x) const noexcept {
+  [[nodiscard]] constexpr T value(T x) const noexcept {
     return x > T(0) ? x : static_cast<T>(alpha) * detail::math::expm1(x);
   }
   /// 1 for x > 0 and for NaN (PyTorch's test is x <= 0), alpha e^x otherwise.
   template <class T>
-  constexpr T derivative(T x) const noexcept {
+  [[nodiscard]] constexpr T derivative(T x) const noexcept {
     return x <= T(0) ? static_cast<T>(alpha) * detail::math::exp(x) : T(1);
   }
 };
@@ -157,11 +157,11 @@ struct elu : detail::activation_call<elu> {
 /// y = x sigmoid(x)
 struct silu : detail::activation_call<silu> {
   template <class T>
-  constexpr T value(T x) const noexcept {
+  [[nodiscard]] constexpr T value(T x) const noexcept {
     return x * detail::sigmoid(x);
   }
   template <class T>
-  constexpr T derivative(T x) const noexcept {
+  [[nodiscard]] constexpr T derivative(T x) const noexcept {
     T const s = detail::sigmoid(x);
     return s * (T(1) + x * (T(1) - s));
   }
@@ -170,11 +170,11 @@ struct silu : detail::activation_call<silu> {
 /// y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, the exact GELU.
 struct gelu : detail::activation_call<gelu> {
   template <class T>
-  constexpr T value(T x) const noexcept {
+  [[nodiscard]] constexpr T value(T x) const noexcept {
     return T(0.5) * x * (T(1) + detail::math::erf(x * T(0.70710678118654752440)));
   }
   template <class T>
-  constexpr T derivative(T x) const noexcept {
+  [[nodiscard]] constexpr T derivative(T x) const noexcept {
     T const cdf = T(0.5) * (T(1) + detail::math::erf(x * T(0.70710678118654752440)));
     T const pdf = T(0.39894228040143267794) * detail::math::exp(T(-0.5) * x * x);
     return cdf + x * pdf;
@@ -186,12 +186,12 @@ struct gelu_tanh : detail::activation_call<gelu_tanh> {
   static constexpr double k = 0.79788456080286535588;  // sqrt(2 / pi)
   static constexpr double c = 0.044715;
   template <class T>
-  constexpr T value(T x) const noexcept {
+  [[nodiscard]] constexpr T value(T x) const noexcept {
     T const u = T(k) * (x + T(c) * x * x * x);
     return T(0.5) * x * (T(1) + detail::math::tanh(u));
   }
   template <class T>
-  constexpr T derivative(T x) const noexcept {
+  [[nodiscard]] constexpr T derivative(T x) const noexcept {
     T const u = T(k) * (x + T(c) * x * x * x);
     T const t = detail::math::tanh(u);
     T const du = T(k) * (T(1) + T(3 * c) * x * x);
@@ -203,11 +203,11 @@ struct gelu_tanh : detail::activation_call<gelu_tanh> {
 struct softplus : detail::activation_call<softplus> {
   static constexpr double threshold = 20.0;
   template <class T>
-  constexpr T value(T x) const noexcept {
+  [[nodiscard]] constexpr T value(T x) const noexcept {
     return x > T(threshold) ? x : detail::math::log1p(detail::math::exp(x));
   }
   template <class T>
-  constexpr T derivative(T x) const noexcept {
+  [[nodiscard]] constexpr T derivative(T x) const noexcept {
     return x > T(threshold) ? T(1) : detail::sigmoid(x);
   }
 };

@@ -11,45 +11,45 @@ namespace ops {
 
 struct add {
   template <class T>
-  constexpr T value(T a, T b) const noexcept {
+  [[nodiscard]] constexpr T value(T a, T b) const noexcept {
     return a + b;
   }
   template <class T>
-  constexpr T d_left(T, T) const noexcept {
+  [[nodiscard]] constexpr T d_left(T, T) const noexcept {
     return T(1);
   }
   template <class T>
-  constexpr T d_right(T, T) const noexcept {
+  [[nodiscard]] constexpr T d_right(T, T) const noexcept {
     return T(1);
   }
 };
 
 struct subtract {
   template <class T>
-  constexpr T value(T a, T b) const noexcept {
+  [[nodiscard]] constexpr T value(T a, T b) const noexcept {
     return a - b;
   }
   template <class T>
-  constexpr T d_left(T, T) const noexcept {
+  [[nodiscard]] constexpr T d_left(T, T) const noexcept {
     return T(1);
   }
   template <class T>
-  constexpr T d_right(T, T) const noexcept {
+  [[nodiscard]] constexpr T d_right(T, T) const noexcept {
     return T(-1);
   }
 };
 
 struct multiply {
   template <class T>
-  constexpr T value(T a, T b) const noexcept {
+  [[nodiscard]] constexpr T value(T a, T b) const noexcept {
     return a * b;
   }
   template <class T>
-  constexpr T d_left(T, T b) const noexcept {
+  [[nodiscard]] constexpr T d_left(T, T b) const noexcept {
     return b;
   }
   template <class T>
-  constexpr T d_right(T a, T) const noexcept {
+  [[nodiscard]] constexpr T d_right(T a, T) const noexcept {
     return a;
   }
 };
@@ -58,18 +58,18 @@ struct multiply {
 template <class T>
 struct scale {
   T factor;
-  constexpr T value(T x) const noexcept { return factor * x; }
-  constexpr T derivative(T) const noexcept { return factor; }
+  [[nodiscard]] constexpr T value(T x) const noexcept { return factor * x; }
+  [[nodiscard]] constexpr T derivative(T) const noexcept { return factor; }
 };
 
 /// x -> x * x
 struct square {
   template <class T>
-  constexpr T value(T x) const noexcept {
+  [[nodiscard]] constexpr T value(T x) const noexcept {
     return x * x;
   }
   template <class T>
-  constexpr T derivative(T x) const noexcept {
+  [[nodiscard]] constexpr T derivative(T x) const noexcept {
     return T(2) * x;
   }
 };
