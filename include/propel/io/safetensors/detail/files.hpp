@@ -122,15 +122,17 @@ class atomic_file_sink final : public byte_sink {
       return io_result::failure("cannot save to " + target.string() + ": no file name");
     }
     static std::atomic<unsigned long> counter{0};
+    std::string const prefix = "." + base + ".tmp-";
 #if PROPEL_IO_POSIX_FILES
     std::string const pid = std::to_string(static_cast<long long>(::getpid()));
-    remove_stale_temporaries(target.parent_path(), "." + base + ".tmp-");
+    remove_stale_temporaries(target.parent_path(), prefix);
 #else
     std::string const pid = "0";
 #endif
+    // ".<name>.tmp-<pid>-", built once; each attempt appends its own number
+    std::string const stem = prefix + pid + "-";
     for (int attempt = 0; attempt < 1000; ++attempt) {
-      temp_ = target.parent_path() /
-              ("." + base + ".tmp-" + pid + "-" + std::to_string(counter.fetch_add(1)));
+      temp_ = target.parent_path() / (stem + std::to_string(counter.fetch_add(1)));
 #if PROPEL_IO_POSIX_FILES
       int const fd = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
       if (fd < 0) {

@@ -365,6 +365,9 @@ inline io_result parse_header(byte_source& src, header& out) {
     e.end = (*off)[1].get<std::uint64_t>();
     std::string const range =
         "data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) + ")";
+    // The messages below are built at most once, on the way out of the loop: the check's
+    // concern (temporaries on every iteration) does not apply.
+    // NOLINTBEGIN(performance-inefficient-string-concatenation)
     if (e.end < e.begin) {
       return io_result::failure(q + " has " + range + ", which end before they begin");
     }
@@ -378,6 +381,7 @@ inline io_result parse_header(byte_source& src, header& out) {
                                 e.dtype + " needs " + std::to_string(bytes) + " bytes, but " +
                                 range + " hold " + std::to_string(e.end - e.begin));
     }
+    // NOLINTEND(performance-inefficient-string-concatenation)
     out.entries.push_back(std::move(e));
   }
 
