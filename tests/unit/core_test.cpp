@@ -46,7 +46,7 @@ static_assert(vec_layouts_are_packed<double>(std::make_index_sequence<40>{}));
 static_assert(mat_layouts_are_packed<float, 1>(std::make_index_sequence<9>{}));
 static_assert(mat_layouts_are_packed<float, 3>(std::make_index_sequence<9>{}));
 static_assert(mat_layouts_are_packed<double, 7>(std::make_index_sequence<9>{}));
-static_assert(sizeof(pp::mat<float, 784, 128>) == 784 * 128 * sizeof(float));
+static_assert(sizeof(pp::mat<float, 784, 128>) == sizeof(float) * 784 * 128);
 // a layer's weight and bias side by side: no gap between them
 struct dense_parameters {
   pp::mat<float, 3, 5> weight;

@@ -72,11 +72,11 @@ namespace {
 template <class Act>
 struct recomputing : pp::detail::activation_call<recomputing<Act>> {
   template <class T>
-  constexpr T value(T x) const noexcept {
+  [[nodiscard]] constexpr T value(T x) const noexcept {
     return Act{}.value(x);
   }
   template <class T>
-  constexpr T derivative(T x) const noexcept {
+  [[nodiscard]] constexpr T derivative(T x) const noexcept {
     return Act{}.derivative(x);
   }
 };

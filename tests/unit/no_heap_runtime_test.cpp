@@ -51,6 +51,8 @@
 #include <malloc.h>  // memalign, pvalloc
 
 #include <cerrno>
+// glibc's own entry points, declared to forward to them: reserved names on purpose
+// NOLINTBEGIN(bugprone-reserved-identifier)
 extern "C" {
 void* __libc_malloc(std::size_t size);
 void* __libc_calloc(std::size_t count, std::size_t size);
@@ -60,6 +62,7 @@ void* __libc_valloc(std::size_t size);
 void* __libc_pvalloc(std::size_t size);
 void __libc_free(void* p);
 }
+// NOLINTEND(bugprone-reserved-identifier)
 #else
 #define PROPEL_TEST_COUNTS_MALLOC 0
 #endif

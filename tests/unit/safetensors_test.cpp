@@ -56,6 +56,8 @@ bool contains(std::string const& text, std::string const& part) {
 
 template <class Net>
 bool same_bits(Net const& a, Net const& b) {
+  // bit for bit on purpose: -0 against 0, or NaN payloads, must count as different
+  // NOLINTNEXTLINE(bugprone-suspicious-memory-comparison)
   return std::memcmp(a.params().data(), b.params().data(),
                      sizeof(typename Net::value_type) * Net::param_count) == 0;
 }
