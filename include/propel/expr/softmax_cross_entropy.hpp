@@ -15,6 +15,13 @@ namespace propel {
 
 namespace detail {
 
+/// Whether label names one of Classes classes, [0, Classes): a loss term's rule, and the one
+/// a training step checks its labels by before the forward pass (nn/gradient.hpp).
+template <std::size_t Classes>
+[[nodiscard]] constexpr bool is_class_label(int label) noexcept {
+  return label >= 0 && static_cast<std::size_t>(label) < Classes;
+}
+
 /// One integer class label per row of the logits.
 template <std::size_t Rows>
 struct labels {
@@ -101,8 +108,7 @@ struct softmax_xent_expr {
   Target target;
 
   [[nodiscard]] constexpr bool label_ok(std::size_t r) const {
-    int const label = target.values[r];
-    return label >= 0 && static_cast<std::size_t>(label) < classes;
+    return detail::is_class_label<classes>(target.values[r]);
   }
   [[nodiscard]] constexpr value_type target_at(cache_type const& c, std::size_t r,
                                                std::size_t j) const {

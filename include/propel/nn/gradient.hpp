@@ -187,9 +187,7 @@ template <Tensor X>
 template <class Net, class Loss, class X, class Targets>
 [[nodiscard]] constexpr bool step_data_ok(X const& x, Targets const& targets) noexcept {
   if (!all_finite(x)) return false;
-  auto const label_ok = [](int label) {
-    return label >= 0 && static_cast<std::size_t>(label) < Net::output_size;
-  };
+  constexpr auto label_ok = is_class_label<Net::output_size>;
   if constexpr (Tensor<Targets>) {
     return all_finite(targets);
   } else if constexpr (std::is_same_v<Loss, softmax_cross_entropy> &&
