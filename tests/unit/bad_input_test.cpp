@@ -332,6 +332,18 @@ std::vector<std::pair<std::string, L>> spoiled_labels(L const& good) {
   return out;
 }
 
+/// refused(what, inputs, targets) for every spoiled input with the good targets, then every
+/// spoiled target (or label) with the good inputs.
+template <targets K, class X, class Y, class F>
+void for_each_spoiled_input_and_target(X const& x, Y const& y, F const& refused) {
+  for (auto const& [what, xb] : spoiled(x)) refused("input " + what, xb, y);
+  if constexpr (K == targets::labels) {
+    for (auto const& [what, yb] : spoiled_labels(y)) refused(what, x, yb);
+  } else {
+    for (auto const& [what, yb] : spoiled(y)) refused("target " + what, x, yb);
+  }
+}
+
 /// Weights that are not finite: NaN in each tensor, and an infinity of either sign in layer 0.
 void spoil_weight(net_t& net, std::size_t which) {
   switch (which) {
@@ -395,12 +407,7 @@ void check_trainer_refuses(Loss const& loss, Opt const& opt) {
       expect(snapshot(t) == before, "the step changed the network or the optimizer");
     }
   };
-  for (auto const& [what, xb] : spoiled(x)) refused("input " + what, xb, y);
-  if constexpr (K == targets::labels) {
-    for (auto const& [what, yb] : spoiled_labels(y)) refused(what, x, yb);
-  } else {
-    for (auto const& [what, yb] : spoiled(y)) refused("target " + what, x, yb);
-  }
+  for_each_spoiled_input_and_target<K>(x, y, refused);
   net_t const good = net;
   for (std::size_t w = 0; w < spoiled_weights; ++w) {
     spoil_weight(net, w);
@@ -519,12 +526,7 @@ void check_gradient_refuses(Loss const& loss) {
       expect(all(is_nan), "a derivative is not NaN");
     }
   };
-  for (auto const& [what, xb] : spoiled(x)) refused("input " + what, xb, y);
-  if constexpr (K == targets::labels) {
-    for (auto const& [what, yb] : spoiled_labels(y)) refused(what, x, yb);
-  } else {
-    for (auto const& [what, yb] : spoiled(y)) refused("target " + what, x, yb);
-  }
+  for_each_spoiled_input_and_target<K>(x, y, refused);
   {
     net_t const kept = net;
     refused("input -inf that relu hides", hide_infinite_input(net, x), y);
