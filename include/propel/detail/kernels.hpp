@@ -13,6 +13,10 @@
 ///    each step adding one element of the left operand times a contiguous row piece of the
 ///    right one. Every output element is summed in the plain order p = 0, 1, 2, ..., so
 ///    these kernels give the same bits as the naive triple loop (up to FMA contraction).
+///
+/// A core without a vector unit (scalar_core_v: a Cortex-M) takes scalar forms instead
+/// (gemm_nt_scalar, matvec_backward_scalar): register tiles of sums over scalars, every sum
+/// in the plain order, so they too give the bits of the naive loops.
 #pragma once
 
 #include <cstddef>
@@ -151,6 +155,112 @@ constexpr std::size_t floor_log2(std::size_t n) noexcept {
   std::size_t k = 0;
   while (n > 1) n /= 2, ++k;
   return k;
+}
+
+/// Whether T's kernels run on a core without a vector unit (PROPEL_VECTOR_BYTES holds one
+/// element of T: a Cortex-M, for one). Such a core takes the scalar kernels below, shaped
+/// for its registers rather than for lanes; every other target leaves them alone.
+template <class T>
+inline constexpr bool scalar_core_v = vector_lanes<T> == 1;
+
+/// acc + a * b with the product rounded before the sum, as written (no fused multiply-add).
+/// On an Arm core with a single-precision FPU (a Cortex-M4F) a float takes one vmla.f32,
+/// which rounds the same way: GCC itself emits a vmul and a vadd there when it may not
+/// contract (-ffp-contract=off, the default of the ISO -std=c++NN modes), and a vfma, whose
+/// bits differ, when it may. Constant evaluation and other targets: the expression.
+template <class T>
+PROPEL_ALWAYS_INLINE constexpr T mul_add(T acc, T a, T b) noexcept {
+#if defined(__GNUC__) && defined(__arm__) && defined(__ARM_FP) && (__ARM_FP & 4)
+  if constexpr (std::is_same_v<T, float>) {
+    if (!std::is_constant_evaluated()) {
+      __asm__("vmla.f32 %0, %1, %2" : "+t"(acc) : "t"(a), "t"(b));
+      return acc;
+    }
+  }
+#endif
+  return acc + a * b;
+}
+/// acc - a * b, the product rounded before the difference (vmls.f32 on an Arm FPU).
+template <class T>
+PROPEL_ALWAYS_INLINE constexpr T mul_sub(T acc, T a, T b) noexcept {
+#if defined(__GNUC__) && defined(__arm__) && defined(__ARM_FP) && (__ARM_FP & 4)
+  if constexpr (std::is_same_v<T, float>) {
+    if (!std::is_constant_evaluated()) {
+      __asm__("vmls.f32 %0, %1, %2" : "+t"(acc) : "t"(a), "t"(b));
+      return acc;
+    }
+  }
+#endif
+  return acc - a * b;
+}
+
+/// y[i * ldy + o] = Σ_p x[i * K + p] w[o * K + p] for i < Ri, o < Ro, the scalar-core tile:
+/// every sum in the plain order p = 0, 1, ..., K - 1 (the bits of the naive loop), each
+/// x[i, p] and w[o, p] loaded once for the whole tile into Ri + Ro registers beside the
+/// Ri x Ro sums, the products added by mul_add.
+template <std::size_t Ri, std::size_t Ro, std::size_t K, class T>
+constexpr void scalar_dot_tile(T const* PROPEL_RESTRICT x, T const* PROPEL_RESTRICT w,
+                               T* PROPEL_RESTRICT y, std::size_t ldy) {
+  // the loops over the tile unrolled completely (GCC's -O2 would keep them, and the sums in
+  // memory), the one over p four times (without a run-time dispatch on the remainder)
+  T acc[Ri][Ro];
+  PROPEL_UNROLL(16)
+  for (std::size_t i = 0; i < Ri; ++i) {
+    PROPEL_UNROLL(16)
+    for (std::size_t o = 0; o < Ro; ++o) acc[i][o] = T{};
+  }
+  auto const step = [&](std::size_t p) {
+    T xp[Ri];
+    PROPEL_UNROLL(16)
+    for (std::size_t i = 0; i < Ri; ++i) xp[i] = x[i * K + p];
+    PROPEL_UNROLL(16)
+    for (std::size_t o = 0; o < Ro; ++o) {
+      T const wp = w[o * K + p];
+      PROPEL_UNROLL(16)
+      for (std::size_t i = 0; i < Ri; ++i) acc[i][o] = mul_add(acc[i][o], xp[i], wp);
+    }
+  };
+  constexpr std::size_t unroll = 4;
+  constexpr std::size_t k_main = K / unroll * unroll;
+  for (std::size_t p = 0; p < k_main; p += unroll) {
+    PROPEL_UNROLL(16)
+    for (std::size_t u = 0; u < unroll; ++u) step(p + u);
+  }
+  PROPEL_UNROLL(16)
+  for (std::size_t p = k_main; p < K; ++p) step(p);
+  PROPEL_UNROLL(16)
+  for (std::size_t i = 0; i < Ri; ++i) {
+    PROPEL_UNROLL(16)
+    for (std::size_t o = 0; o < Ro; ++o) y[i * ldy + o] = acc[i][o];
+  }
+}
+
+/// Y = X Wᵀ (X: M x K, W: N x K, row-major) on a scalar core, in scalar_dot_tile tiles: 16
+/// rows of W against one sample (16 sums, the input and the weights of one p in registers:
+/// about 20 of the 32 single-precision registers of an FPv4, each input loaded once per 16
+/// products), 4 x 4 for a batch (24 of them). No transposed copy of W: a core that adds one
+/// product at a time needs none. done(begin, end) is called as soon as the flat range
+/// [begin, end) of Y is stored: each tile of one sample, each block of whole rows of a batch
+/// (a product runs its epilogue there, on values still in the cache if not in registers).
+template <std::size_t M, std::size_t N, std::size_t K, class T, class Done>
+constexpr void gemm_nt_scalar(T const* x, T const* w, T* y, Done const& done) {
+  constexpr std::size_t ro = min_size(N, M == 1 ? 16 : 4);
+  constexpr std::size_t ri = min_size(M, 4);
+  constexpr std::size_t n_main = N / ro * ro;
+  constexpr std::size_t m_main = M / ri * ri;
+  auto rows = [&]<std::size_t Ri>(std::size_t r) {
+    for (std::size_t o = 0; o < n_main; o += ro) {
+      scalar_dot_tile<Ri, ro, K>(x + r * K, w + o * K, y + r * N + o, N);
+      if constexpr (M == 1) done(o, o + ro);
+    }
+    if constexpr (n_main < N) {
+      scalar_dot_tile<Ri, N - n_main, K>(x + r * K, w + n_main * K, y + r * N + n_main, N);
+      if constexpr (M == 1) done(n_main, N);
+    }
+    if constexpr (M > 1) done(r * N, (r + Ri) * N);
+  };
+  for (std::size_t r = 0; r < m_main; r += ri) rows.template operator()<ri>(r);
+  if constexpr (m_main < M) rows.template operator()<M - m_main>(m_main);
 }
 
 /// Partial sums per dot product of length K: a vector register's worth, fewer for short
@@ -391,7 +501,8 @@ constexpr void gemm_bcast(T const* a, T const* b, Init const& init, Out const& o
 /// output (about 3, see simd_sum_many), the broadcast form pads each row of Wᵀ to whole
 /// vectors and transposes W (log2(lanes) shuffles, a load and a store per vector; a load
 /// and a store per element where W has less than a vector's worth of rows or columns).
-/// Without vector registers: a dot product per output against a transposition per weight.
+/// Without vector registers: a dot product per output against a transposition per weight
+/// (a scalar core, scalar_core_v, needs no transposition: always the dot form).
 template <class T, std::size_t M, std::size_t N, std::size_t K>
 inline constexpr bool prefer_dot_v = [] {
 #ifdef PROPEL_DETAIL_VECTOR_TYPES
@@ -405,7 +516,7 @@ inline constexpr bool prefer_dot_v = [] {
     return dot < panel;
   }
 #endif
-  return K > 8 * M;
+  return scalar_core_v<T> || K > 8 * M;
 }();
 
 /// Rows of W transposed at a time by gemm_nt_panel: a panel of at most 4096 elements.
@@ -603,7 +714,10 @@ struct panel_buffer<T, 0> {
 /// PROPEL_VECTOR_BYTES), or may be null when that size is 0.
 template <std::size_t M, std::size_t N, std::size_t K, class T>
 constexpr void gemm_nt(T const* x, T const* w, T* y, T* panel) {
-  if constexpr (prefer_dot_v<T, M, N, K>) {
+  if constexpr (scalar_core_v<T>) {
+    (void)panel;
+    gemm_nt_scalar<M, N, K>(x, w, y, [](std::size_t, std::size_t) {});
+  } else if constexpr (prefer_dot_v<T, M, N, K>) {
     (void)panel;
     gemm_nt_dot<M, N, K>(x, w, y);
   } else {
@@ -660,31 +774,85 @@ inline constexpr std::size_t matvec_block_rows = [] {
   return r;
 }();
 
+/// matvec_backward on a scalar core, in one pass over W: columns of W in chunks of up to
+/// 8, each chunk walked down every row, its inputs x[p] and its sums dx[p] kept in registers
+/// (16 of the 32 of an FPv4); in each row the chunk's weights are read for dx, then their
+/// derivatives dz[i] x[p] are delivered (through bind_writer: a stepper's options are
+/// tested once, not per run): every element is read before the write that may move it.
+/// dx[p] = Σ_i W[i, p] dz[i] is summed in the order i = 0, 1, ..., M - 1, the order of
+/// matvec_backward's broadcast tiles on a scalar core: the same bits.
+template <std::size_t M, std::size_t K, bool NeedX, class T, class WPtr, class Write>
+constexpr void matvec_backward_scalar(WPtr w, T const* x, T const* dz, T* dx, Write const& write) {
+  constexpr bool delivers = !std::is_same_v<Write, no_writer>;
+  auto run = [&](auto const& put) {
+    auto chunk = [&]<std::size_t C>(std::size_t p0) {
+      T xs[C];
+      T sums[C];
+      PROPEL_UNROLL(16)
+      for (std::size_t c = 0; c < C; ++c) {
+        xs[c] = x[p0 + c];
+        sums[c] = T{};
+      }
+      for (std::size_t i = 0; i < M; ++i) {
+        T const d = dz[i];
+        if constexpr (NeedX) {
+          T const* wi = static_cast<T const*>(w + i * K + p0);
+          PROPEL_UNROLL(16)
+          for (std::size_t c = 0; c < C; ++c) sums[c] = mul_add(sums[c], wi[c], d);
+        }
+        if constexpr (delivers) {
+          PROPEL_UNROLL(16)
+          for (std::size_t c = 0; c < C; ++c) put(i * K + p0 + c, d * xs[c]);
+        }
+      }
+      if constexpr (NeedX) {
+        PROPEL_UNROLL(16)
+        for (std::size_t c = 0; c < C; ++c) dx[p0 + c] = sums[c];
+      }
+    };
+    constexpr std::size_t cw = min_size(K, 8);
+    constexpr std::size_t k_main = K / cw * cw;
+    for (std::size_t p0 = 0; p0 < k_main; p0 += cw) chunk.template operator()<cw>(p0);
+    if constexpr (k_main < K) chunk.template operator()<K - k_main>(k_main);
+  };
+  if constexpr (delivers) {
+    bind_writer(write, run);
+  } else {
+    run(write);
+  }
+}
+
 /// The backward pass of y = W x (W: M x K row-major) for one sample, one pass over W in
 /// blocks of rows: dx[p] = Σ_i W[i, p] dz[i] block after block (when NeedX; within a block
 /// as gemm_bcast sums), and dW[i, p] = dz[i] x[p] handed to `write` once per element (at
 /// flat index i K + p), a block at a time (write_block). Each block of W is read for dx before its
 /// derivative is delivered: when the writer moves W (a fused update), w is the writer's own
-/// parameter pointer and every element is read before the write that moves it.
+/// parameter pointer and every element is read before the write that moves it. A scalar
+/// core takes matvec_backward_scalar instead: the same sums and derivatives, in chunks of
+/// columns.
 template <std::size_t M, std::size_t K, bool NeedX, class T, class WPtr, class Write>
 constexpr void matvec_backward(WPtr w, T const* x, T const* dz, T* dx, Write const& write) {
-  constexpr std::size_t rb = matvec_block_rows<M, K>;
-  auto block = [&]<bool First>(std::size_t i0) {
-    if constexpr (NeedX) {
-      // dx (= 0 before the first block) += W[i0 : i0 + rb]ᵀ dz[i0 : i0 + rb]
-      gemm_bcast<1, K, rb, rb, 1, K>(
-          dz + i0, static_cast<T const*>(w + i0 * K),
-          [dx](std::size_t, std::size_t p) { return First ? T{} : dx[p]; },
-          [dx](std::size_t, std::size_t p, T v) { dx[p] = v; });
-    }
-    if constexpr (!std::is_same_v<Write, no_writer>) {
-      T const* dzb = dz + i0;
-      write_block<rb, K>(write, i0 * K,
-                         [dzb, x](std::size_t r, std::size_t p) { return dzb[r] * x[p]; });
-    }
-  };
-  block.template operator()<true>(0);
-  for (std::size_t i0 = rb; i0 < M; i0 += rb) block.template operator()<false>(i0);
+  if constexpr (scalar_core_v<T>) {
+    matvec_backward_scalar<M, K, NeedX>(w, x, dz, dx, write);
+  } else {
+    constexpr std::size_t rb = matvec_block_rows<M, K>;
+    auto block = [&]<bool First>(std::size_t i0) {
+      if constexpr (NeedX) {
+        // dx (= 0 before the first block) += W[i0 : i0 + rb]ᵀ dz[i0 : i0 + rb]
+        gemm_bcast<1, K, rb, rb, 1, K>(
+            dz + i0, static_cast<T const*>(w + i0 * K),
+            [dx](std::size_t, std::size_t p) { return First ? T{} : dx[p]; },
+            [dx](std::size_t, std::size_t p, T v) { dx[p] = v; });
+      }
+      if constexpr (!std::is_same_v<Write, no_writer>) {
+        T const* dzb = dz + i0;
+        write_block<rb, K>(write, i0 * K,
+                           [dzb, x](std::size_t r, std::size_t p) { return dzb[r] * x[p]; });
+      }
+    };
+    block.template operator()<true>(0);
+    for (std::size_t i0 = rb; i0 < M; i0 += rb) block.template operator()<false>(i0);
+  }
 }
 
 }  // namespace propel::detail

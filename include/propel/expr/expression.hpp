@@ -158,6 +158,21 @@ constexpr void write_block(W const& w, std::size_t begin, F const& f) {
   }
 }
 
+/// Runs body(put), where put(i, v) delivers v for flat index i as w(i, v) does. A writer
+/// that defines `w.bind(body)` (a parameter_writer whose stepper does, see propel::sgd) makes
+/// its run-time choices once and hands body a put free of them, body being instantiated for
+/// each kind of put it may hand; any other writer is handed itself. For kernels that deliver
+/// many short runs of elements, interleaved with reads of the parameter (the backward pass
+/// of W·x on a scalar core, detail::matvec_backward_scalar).
+template <class W, class Body>
+constexpr void bind_writer(W const& w, Body const& body) {
+  if constexpr (requires { w.bind(body); }) {
+    w.bind(body);
+  } else {
+    body(w);
+  }
+}
+
 /// The writer for the slot of leaf identity Id in Sink: the sink's own (`sink.writer<Id>()`,
 /// which may return a reference to a writer the sink keeps) when it defines one, otherwise an
 /// adding_writer. A sink whose writers do not accumulate must receive each element of each
@@ -230,8 +245,16 @@ constexpr void for_each_element(E const& e, C const& c, std::size_t begin, std::
       return;
     }
   }
-  PROPEL_UNROLL(1)
-  for (std::size_t i = begin; i < end; ++i) f(i, e.at(c, i));
+  if constexpr (PROPEL_VECTOR_BYTES < 2 * sizeof(typename E::value_type)) {
+    // a core without a vector unit (detail::scalar_core_v): no vectoriser to keep the loop
+    // for, and unrolled, the epilogue that a scalar kernel runs on each tile it has just
+    // stored (detail::gemm_nt_scalar) may take the tile's values from registers
+    PROPEL_UNROLL(16)
+    for (std::size_t i = begin; i < end; ++i) f(i, e.at(c, i));
+  } else {
+    PROPEL_UNROLL(1)
+    for (std::size_t i = begin; i < end; ++i) f(i, e.at(c, i));
+  }
 }
 
 /// The epilogue of a forward pass whose consumer needs no per-block work.

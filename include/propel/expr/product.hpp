@@ -179,7 +179,16 @@ struct product_expr {
     detail::prepare_operand(a, c.a);
     detail::prepare_operand(b, c.b);
     value_type* out = c.out.elements;
-    if constexpr (matvec_path) {
+    if constexpr ((matvec_path || nt_path) && detail::scalar_core_v<value_type>) {
+      // a scalar core: the epilogue runs on each tile as it is stored
+      if constexpr (matvec_path) {
+        detail::gemm_nt_scalar<1, m, k>(detail::operand_data(b, c.b), detail::operand_data(a, c.a),
+                                        out, epi);
+      } else {
+        detail::gemm_nt_scalar<m, n, k>(detail::operand_data(a, c.a), b.arg.data->elements, out,
+                                        epi);
+      }
+    } else if constexpr (matvec_path) {
       detail::gemm_nt<1, m, k>(detail::operand_data(b, c.b), detail::operand_data(a, c.a), out,
                                c.panel.data());
       epi(0, m);

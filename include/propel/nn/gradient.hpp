@@ -58,6 +58,14 @@ struct parameter_writer {
       grad[i] = v;
     }
   }
+  /// body(put) with the stepper's put (see detail::bind_writer), when it has one.
+  template <class Body>
+  requires(moves_param&& requires(Step const& s, T* p, std::array<T*, States> const& st,
+                                  Body const& b) {
+    s.bind(p, st, b);
+  }) constexpr void bind(Body const& body) const {
+    step.bind(param, state, body);
+  }
   template <std::size_t Rows, std::size_t Cols, class F>
   requires(!moves_param ||
            requires(Step const& s, T* p, F const& f, std::array<T*, States> const& st) {

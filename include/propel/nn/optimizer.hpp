@@ -67,6 +67,27 @@ struct sgd {
       }
     }
 
+    /// Runs body(put), put(i, g) moving p[i] by g as operator() does (the same bits), with
+    /// the options of the common cases fixed: plain SGD, and momentum after the first step
+    /// without Nesterov or weight decay; any other case gets operator() itself. For the
+    /// kernels of scalar cores, which deliver short runs (detail::bind_writer).
+    template <class Body>
+    constexpr void bind(T* p, std::array<T*, state_count> const& state, Body const& body) const {
+      stepper const s = *this;
+      if (!decays && !has_momentum) {
+        body([s, p](std::size_t i, T g) { p[i] = detail::mul_sub(p[i], s.lr, g); });
+      } else if (!decays && has_momentum && !first && !nesterov) {
+        T* const buf = state[0];
+        body([s, p, buf](std::size_t i, T g) {
+          T const d = detail::mul_add(g, s.momentum, buf[i]);  // momentum buf + g
+          buf[i] = d;
+          p[i] = detail::mul_sub(p[i], s.lr, d);
+        });
+      } else {
+        body([s, p, state](std::size_t i, T g) { s(i, p, g, state); });
+      }
+    }
+
    private:
     /// The rule for one element: p -= lr d, where d is g, plus weight_decay p when
     /// with_decay, then run through the momentum buffer buf[i] when with_momentum.
