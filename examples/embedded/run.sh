@@ -4,9 +4,12 @@
 # Builds the ctrl network's Cortex-M4F programs (device.cpp) with arm-none-eabi-g++ and runs
 # them on QEMU (mps2-an386) with cortex-m/run, then checks what they report:
 #   full       inference with the host-trained weights from flash (bit-identical outputs),
-#              on-device training (held-out loss below the threshold), instruction counts;
-#              must print PASS and exit 0
+#              on-device training (held-out loss below the threshold), instruction counts of
+#              propel and of the plain-loop baselines (plain_loops.hpp, whose outputs and SGD
+#              step must equal propel's bit for bit); must print PASS and exit 0
 #   inference  --bare, no printf, inference only: exit 0 and "malloc linked: no"
+#   plain1, plain4
+#              the same with the plain loops (one row, four rows at a time) instead of propel
 #   training   --bare, no printf, training only: exit 0 and "malloc linked: no"
 #   empty      --bare, an empty main: the start-up's own share of the footprint
 #   probe      --bare, checks the tools themselves: a loop of exactly 2000 instructions must
@@ -74,12 +77,20 @@ build_and_run full -- device.cpp "${flags[@]}" || fail "the full program exited 
 grep -qx 'PASS' "$tmp/full.stdout" || fail "the full program printed no PASS line"
 grep -q 'outputs bit-identical to the host' "$tmp/full.stdout" ||
   fail "the full program did not compare its outputs with the host's"
+grep -q "^plain loops: .* outputs bit-identical to propel's" "$tmp/full.stdout" ||
+  fail "the full program did not compare the plain loops' outputs with propel's"
+grep -q '^plain loops: SGD step from the same state: .*: ok$' "$tmp/full.stdout" ||
+  fail "the full program did not compare the plain loops' SGD step with propel's"
 
 build_and_run inference --bare -- device.cpp "${flags[@]}" -DCTRL_QUIET -DCTRL_INFER_ONLY ||
   fail "the inference-only program exited with status $? (1: outputs differ from the host's, 2: held-out loss differs)"
 build_and_run training --bare -- device.cpp "${flags[@]}" -DCTRL_QUIET -DCTRL_TRAIN_ONLY ||
   fail "the training-only program exited with status $? (3: the loss stayed above the threshold)"
-for name in inference training; do
+for rows in 1 4; do
+  build_and_run plain$rows --bare -- device.cpp "${flags[@]}" -DCTRL_QUIET -DCTRL_INFER_ONLY \
+    -DCTRL_PLAIN=$rows || fail "the plain-loop inference program ($rows rows) exited with status $?"
+done
+for name in inference training plain1 plain4; do
   grep -qx 'cortex-m: malloc linked: no' "$tmp/$name.stderr" || fail "$name: malloc is linked"
 done
 echo 'int main() { return 0; }' >"$tmp/empty.cpp"
@@ -125,7 +136,7 @@ done
 echo
 echo "footprint (arm-none-eabi-g++ -O2, Cortex-M4F, --bare, no printf):"
 printf '%-10s %8s %6s %6s %12s\n' build text data bss "stack peak"
-for name in inference training empty; do
+for name in inference plain1 plain4 training empty; do
   read -r text data bss < <(sed -n 's/^cortex-m: size: text \([0-9]*\) data \([0-9]*\) bss \([0-9]*\).*/\1 \2 \3/p' \
     "$tmp/$name.stderr" || true)
   stack=$(sed -n 's/^cortex-m: stack peak \([0-9]*\) B.*/\1/p' "$tmp/$name.stderr")
@@ -148,10 +159,13 @@ read -r infer batch_infer < <(sed -n 's/^instructions: inference \([0-9]*\) .* \
   "$tmp/full.stdout" || true)
 read -r sgd1 sgd8 < <(sed -n 's/^instructions: SGD step \([0-9]*\) (1 sample), \([0-9]*\) (batch.*/\1 \2/p' \
   "$tmp/full.stdout" || true)
-check_budget "inference (one sample)" "${infer:-}" 11214
-check_budget "inference (per sample in a batch of 8)" "${batch_infer:-}" 9309
-check_budget "SGD step (one sample)" "${sgd1:-}" 54146
-check_budget "SGD step (batch of 8)" "${sgd8:-}" 238130
+sgd1_plain=$(sed -n 's/^instructions: SGD step without momentum \([0-9]*\) (1 sample).*/\1/p' \
+  "$tmp/full.stdout")
+check_budget "inference (one sample)" "${infer:-}" 4393
+check_budget "inference (per sample in a batch of 8)" "${batch_infer:-}" 3472
+check_budget "SGD step (one sample)" "${sgd1:-}" 25029
+check_budget "SGD step without momentum (one sample)" "${sgd1_plain:-}" 16860
+check_budget "SGD step (batch of 8)" "${sgd8:-}" 191835
 
 if ((failures)); then
   echo "embedded: $failures check(s) failed" >&2
