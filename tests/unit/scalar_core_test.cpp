@@ -68,8 +68,6 @@ constexpr std::array<float, M * N> gemm_nt_values() {
 
 /// Records what a backward pass delivers: each element's value and how often it came.
 struct recording_writer {
-  static constexpr bool accumulates = false;
-  static constexpr bool moves_param = false;
   float* values;
   int* count;
   void operator()(std::size_t i, float v) const {
