@@ -10,6 +10,9 @@
 #   inference  --bare, no printf, inference only: exit 0 and "malloc linked: no"
 #   plain1, plain4
 #              the same with the plain loops (one row, four rows at a time) instead of propel
+#   sgd1, sgd1-plain
+#              --bare, one_sample.cpp: training one sample per SGD step, by propel's trainer
+#              and by the plain loops; exit 0 (held-out loss below the threshold)
 #   training   --bare, no printf, training only: exit 0 and "malloc linked: no"
 #   empty      --bare, an empty main: the start-up's own share of the footprint
 #   probe      --bare, checks the tools themselves: a loop of exactly 2000 instructions must
@@ -90,7 +93,11 @@ for rows in 1 4; do
   build_and_run plain$rows --bare -- device.cpp "${flags[@]}" -DCTRL_QUIET -DCTRL_INFER_ONLY \
     -DCTRL_PLAIN=$rows || fail "the plain-loop inference program ($rows rows) exited with status $?"
 done
-for name in inference training plain1 plain4; do
+build_and_run sgd1 --bare -- one_sample.cpp "${flags[@]}" ||
+  fail "the one-sample training program exited with status $? (3: the loss stayed above the threshold)"
+build_and_run sgd1-plain --bare -- one_sample.cpp "${flags[@]}" -DCTRL_PLAIN ||
+  fail "the plain-loop one-sample training program exited with status $?"
+for name in inference training plain1 plain4 sgd1 sgd1-plain; do
   grep -qx 'cortex-m: malloc linked: no' "$tmp/$name.stderr" || fail "$name: malloc is linked"
 done
 echo 'int main() { return 0; }' >"$tmp/empty.cpp"
@@ -136,7 +143,7 @@ done
 echo
 echo "footprint (arm-none-eabi-g++ -O2, Cortex-M4F, --bare, no printf):"
 printf '%-10s %8s %6s %6s %12s\n' build text data bss "stack peak"
-for name in inference plain1 plain4 training empty; do
+for name in inference plain1 plain4 training sgd1 sgd1-plain empty; do
   read -r text data bss < <(sed -n 's/^cortex-m: size: text \([0-9]*\) data \([0-9]*\) bss \([0-9]*\).*/\1 \2 \3/p' \
     "$tmp/$name.stderr" || true)
   stack=$(sed -n 's/^cortex-m: stack peak \([0-9]*\) B.*/\1/p' "$tmp/$name.stderr")

@@ -6,12 +6,14 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PROPEL_ALWAYS_INLINE inline __attribute__((always_inline))
+#define PROPEL_NOINLINE __attribute__((noinline))
 #define PROPEL_RESTRICT __restrict__
 #define PROPEL_PRAGMA(x) _Pragma(#x)
 /// Before a loop: unroll it n times, not more (after vectorising it, if it is vectorised).
 #define PROPEL_UNROLL(n) PROPEL_PRAGMA(GCC unroll n)
 #else
 #define PROPEL_ALWAYS_INLINE inline
+#define PROPEL_NOINLINE
 #define PROPEL_RESTRICT
 #define PROPEL_UNROLL(n)
 #endif

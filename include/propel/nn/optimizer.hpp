@@ -84,11 +84,17 @@ struct sgd {
           p[i] = detail::mul_sub(p[i], s.lr, d);
         });
       } else {
-        body([s, p, state](std::size_t i, T g) { s(i, p, g, state); });
+        // the rare cases (the first step, Nesterov, weight decay): one call per element, so
+        // that the kernel's unrolled loops do not copy the whole rule for each of them
+        body([s, p, state](std::size_t i, T g) { s.step_out_of_line(i, p, g, state); });
       }
     }
 
    private:
+    PROPEL_NOINLINE constexpr void step_out_of_line(
+        std::size_t i, T* p, T g, std::array<T*, state_count> const& state) const noexcept {
+      (*this)(i, p, g, state);
+    }
     /// The rule for one element: p -= lr d, where d is g, plus weight_decay p when
     /// with_decay, then run through the momentum buffer buf[i] when with_momentum.
     PROPEL_ALWAYS_INLINE constexpr void move(T& p, T* buf, std::size_t i, T g, bool with_decay,
