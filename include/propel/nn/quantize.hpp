@@ -413,6 +413,18 @@ constexpr bool int8_dense_consistent(int8_dense<Out, In> const& layer) noexcept 
   return right == layer.right_shifts_only;
 }
 
+template <class Input, class... Layers>
+class int8_mlp;
+
+/// int8_dense_consistent for every layer.
+template <class Input, class... Layers>
+constexpr bool int8_mlp_consistent(int8_mlp<Input, Layers...> const& net) noexcept {
+  return [&]<std::size_t... I>(std::index_sequence<I...>) {
+    return (int8_dense_consistent(net.template layer<I>()) && ...);
+  }
+  (std::make_index_sequence<sizeof...(Layers)>{});
+}
+
 /// An mlp quantized to int8 (see the file comment): the same topology as
 /// `mlp<T, Input, Layers...>`, sizes as types; activations identity or relu.
 /// `quantize(net, samples)` makes one; cpp_header_writer exports one as constexpr data.
