@@ -295,22 +295,22 @@ inline constexpr std::size_t pair_words = In / 4 * 2;
   return requantize(acc, m, shift, zp, act_min);
 }
 
-/// Writes the layer's Out int8 outputs for the int8 inputs x.
-template <std::size_t Out, std::size_t In>
-void int8_dense_forward(int8_dense<Out, In> const& layer, std::int8_t const* PROPEL_RESTRICT x,
-                        std::int8_t* PROPEL_RESTRICT y,
-                        [[maybe_unused]] std::uint32_t* PROPEL_RESTRICT pairs) noexcept {
+/// Writes the layer's Out int8 outputs for the int8 inputs x; Fast: layer.right_shifts_only.
+template <bool Fast, std::size_t Out, std::size_t In>
+void int8_dense_rows(int8_dense<Out, In> const& layer, std::int8_t const* PROPEL_RESTRICT x,
+                     std::int8_t* PROPEL_RESTRICT y,
+                     [[maybe_unused]] std::uint32_t* PROPEL_RESTRICT pairs) noexcept {
   std::int8_t const* const w = layer.weight.data();
   std::int32_t const* const bias = layer.bias.data();
   std::int32_t const* const mult = layer.multiplier.data();
   std::int8_t const* const shift = layer.shift.data();
   std::int32_t const zp = layer.output.zero_point;
   std::int32_t const act_min = layer.act_min;
-  bool const fast = layer.right_shifts_only;
   std::int32_t const twice_zp_plus_1 = 2 * zp + 1;
   // requantises the accumulators of rows o, o + 1, ..., o + N - 1
   auto const finish = [&]<std::size_t N>(std::size_t o, std::int32_t const(&acc)[N]) {
-    if (fast) {
+    if constexpr (Fast) {
+      PROPEL_UNROLL(4)
       for (std::size_t i = 0; i < N; ++i) {
         y[o + i] = static_cast<std::int8_t>(
             requantize_right(acc[i], mult[o + i], ~shift[o + i], twice_zp_plus_1));
@@ -342,7 +342,7 @@ void int8_dense_forward(int8_dense<Out, In> const& layer, std::int8_t const* PRO
     std::int32_t a3 = bias[o + 3];
     std::uint32_t const* p = pairs;
     std::uint32_t const* const end = pairs + 2 * groups;
-    PROPEL_UNROLL(2)
+    PROPEL_UNROLL(1)
     for (; p != end; p += 2, r += 4) {
       std::uint32_t const x02 = p[0];
       std::uint32_t const x13 = p[1];
@@ -383,6 +383,19 @@ void int8_dense_forward(int8_dense<Out, In> const& layer, std::int8_t const* PRO
     finish(o, acc);
   }
 #endif
+}
+
+/// int8_dense_rows with the requantisation the layer needs: the two loops are compiled apart,
+/// so that the common one keeps its accumulators in registers.
+template <std::size_t Out, std::size_t In>
+void int8_dense_forward(int8_dense<Out, In> const& layer, std::int8_t const* PROPEL_RESTRICT x,
+                        std::int8_t* PROPEL_RESTRICT y,
+                        std::uint32_t* PROPEL_RESTRICT pairs) noexcept {
+  if (layer.right_shifts_only) {
+    int8_dense_rows<true>(layer, x, y, pairs);
+  } else {
+    int8_dense_rows<false>(layer, x, y, pairs);
+  }
 }
 
 template <class Act>
