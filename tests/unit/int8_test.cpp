@@ -15,8 +15,11 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <limits>
+#include <propel/io/export_header.hpp>
 #include <propel/propel.hpp>
 #include <sstream>
 #include <string>
@@ -573,4 +576,57 @@ BOOST_AUTO_TEST_CASE(digits_int8_accuracy_is_within_half_a_point_of_float) {
   BOOST_TEST_MESSAGE("digits test accuracy: float " << float_acc << "%, int8 " << int8_acc << "%");
   BOOST_TEST(float_acc >= 90.0);
   BOOST_TEST(std::abs(int8_acc - float_acc) <= 0.5);
+}
+
+namespace {
+
+using tiny_t = pp::mlp<float, pp::input<3>, pp::dense<4, pp::relu>, pp::dense<2>>;
+
+/// The network that tests/data/export_int8_tiny.hpp was written from.
+pp::int8_mlp<pp::input<3>, pp::dense<4, pp::relu>, pp::dense<2>> tiny_int8() {
+  tiny_t net;
+  pp::init(net, 7);
+  net.layer<0>().bias = pp::vec<float, 4>{0.25f, -0.5f, 0.0f, 1.0f};
+  pp::mat<float, 4, 3> const xs{0.5f,   1.0f, -1.0f, 0.25f, 0.0f,  2.0f,
+                                -0.75f, 0.5f, 0.5f,  1.5f,  -2.0f, 0.125f};
+  return *pp::quantize(net, xs);
+}
+
+}  // namespace
+
+#include "data/export_int8_tiny.hpp"
+
+static_assert(std::is_same_v<tiny_int8_model::weights_type,
+                             pp::int8_mlp<pp::input<3>, pp::dense<4, pp::relu>, pp::dense<2>>>,
+              "the header spells the int8 network's own type");
+static_assert(tiny_int8_model::weights.layer<0>().weight.rows == 4);
+
+BOOST_AUTO_TEST_CASE(int8_header_holds_the_quantized_network) {
+  auto const q = tiny_int8();
+  std::ostringstream out;
+  {
+    pp::cpp_header_writer h(out, "tiny_int8_model", "Written by tests/unit/int8_test.cpp.");
+    BOOST_TEST(h.network("weights", q));
+  }
+  std::string const text = out.str();
+  char const* const path = "data/export_int8_tiny.hpp";
+  if (std::getenv("PROPEL_REGENERATE") != nullptr) std::ofstream(path, std::ios::binary) << text;
+  std::ifstream in(path, std::ios::binary);
+  std::string const committed((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+  BOOST_TEST(committed == text, "tests/" << path
+                                         << " differs from what the writer produces now; if the "
+                                            "change is intended, run this test with "
+                                            "PROPEL_REGENERATE=1 in tests/");
+  // the compiled header holds exactly the quantized network
+  auto const& h = tiny_int8_model::weights;
+  BOOST_TEST((h.input == q.input));
+  auto same_layer = [](auto const& a, auto const& b) {
+    return a.weight == b.weight && a.bias == b.bias && a.multiplier == b.multiplier &&
+           a.shift == b.shift && a.output == b.output && a.act_min == b.act_min &&
+           a.right_shifts_only == b.right_shifts_only;
+  };
+  BOOST_TEST(same_layer(h.layer<0>(), q.layer<0>()));
+  BOOST_TEST(same_layer(h.layer<1>(), q.layer<1>()));
+  BOOST_TEST(pp::int8_mlp_consistent(h));
 }
