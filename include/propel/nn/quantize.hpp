@@ -253,7 +253,7 @@ PROPEL_ALWAYS_INLINE std::int32_t requantize_right(std::int32_t acc, std::int32_
           : "=r"(y)
           : "r"(acc), "r"(static_cast<std::int32_t>(static_cast<std::uint32_t>(m) << 1)));
   std::int32_t const t = ((y + (y >> 31)) >> k) + twice_zp_plus_1;
-  return __ssat(t >> 1, 8);
+  return static_cast<std::int32_t>(__ssat(t >> 1, 8));
 #else
   std::int32_t const y = doubling_high_mul(acc, m);
   std::int32_t const t = ((y + (y >> 31)) >> k) + twice_zp_plus_1;
@@ -262,21 +262,21 @@ PROPEL_ALWAYS_INLINE std::int32_t requantize_right(std::int32_t acc, std::int32_
 }
 
 /// Reads four bytes (any alignment) as one word.
-PROPEL_ALWAYS_INLINE std::uint32_t load4(std::int8_t const* p) noexcept {
-  std::uint32_t w;
+PROPEL_ALWAYS_INLINE std::int32_t load4(std::int8_t const* p) noexcept {
+  std::int32_t w;
   std::memcpy(&w, p, 4);
   return w;
 }
 
 #if defined(__ARM_FEATURE_DSP)
-PROPEL_ALWAYS_INLINE std::uint32_t sxtb16_ror8(std::uint32_t w) noexcept {
-  std::uint32_t r;
+PROPEL_ALWAYS_INLINE std::int32_t sxtb16_ror8(std::int32_t w) noexcept {
+  std::int32_t r;
   __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(w));
   return r;
 }
 /// acc + w0 x0 + w1 x1 + w2 x2 + w3 x3 for the four int8 weights in w and the inputs as
 /// pairs: x02 = (x0, x2), x13 = (x1, x3) in 16-bit halves.
-PROPEL_ALWAYS_INLINE std::int32_t mac4(std::uint32_t w, std::uint32_t x02, std::uint32_t x13,
+PROPEL_ALWAYS_INLINE std::int32_t mac4(std::int32_t w, std::int32_t x02, std::int32_t x13,
                                        std::int32_t acc) noexcept {
   acc = __smlad(__sxtb16(w), x02, acc);
   return __smlad(sxtb16_ror8(w), x13, acc);
@@ -299,7 +299,7 @@ inline constexpr std::size_t pair_words = In / 4 * 2;
 template <bool Fast, std::size_t Out, std::size_t In>
 void int8_dense_rows(int8_dense<Out, In> const& layer, std::int8_t const* PROPEL_RESTRICT x,
                      std::int8_t* PROPEL_RESTRICT y,
-                     [[maybe_unused]] std::uint32_t* PROPEL_RESTRICT pairs) noexcept {
+                     [[maybe_unused]] std::int32_t* PROPEL_RESTRICT pairs) noexcept {
   std::int8_t const* const w = layer.weight.data();
   std::int32_t const* const bias = layer.bias.data();
   std::int32_t const* const mult = layer.multiplier.data();
@@ -325,7 +325,7 @@ void int8_dense_rows(int8_dense<Out, In> const& layer, std::int8_t const* PROPEL
   constexpr std::size_t groups = In / 4;
   // the inputs as pairs (x0, x2), (x1, x3), (x4, x6), ... once for all rows
   for (std::size_t g = 0; g < groups; ++g) {
-    std::uint32_t const v = load4(x + 4 * g);
+    std::int32_t const v = load4(x + 4 * g);
     pairs[2 * g] = __sxtb16(v);
     pairs[2 * g + 1] = sxtb16_ror8(v);
   }
@@ -340,12 +340,12 @@ void int8_dense_rows(int8_dense<Out, In> const& layer, std::int8_t const* PROPEL
     std::int32_t a1 = bias[o + 1];
     std::int32_t a2 = bias[o + 2];
     std::int32_t a3 = bias[o + 3];
-    std::uint32_t const* p = pairs;
-    std::uint32_t const* const end = pairs + 2 * groups;
+    std::int32_t const* p = pairs;
+    std::int32_t const* const end = pairs + 2 * groups;
     PROPEL_UNROLL(1)
     for (; p != end; p += 2, r += 4) {
-      std::uint32_t const x02 = p[0];
-      std::uint32_t const x13 = p[1];
+      std::int32_t const x02 = p[0];
+      std::int32_t const x13 = p[1];
       a0 = mac4(load4(r), x02, x13, a0);
       a1 = mac4(load4(r + In), x02, x13, a1);
       a2 = mac4(load4(r + 2 * In), x02, x13, a2);
@@ -390,7 +390,7 @@ void int8_dense_rows(int8_dense<Out, In> const& layer, std::int8_t const* PROPEL
 template <std::size_t Out, std::size_t In>
 void int8_dense_forward(int8_dense<Out, In> const& layer, std::int8_t const* PROPEL_RESTRICT x,
                         std::int8_t* PROPEL_RESTRICT y,
-                        std::uint32_t* PROPEL_RESTRICT pairs) noexcept {
+                        std::int32_t* PROPEL_RESTRICT pairs) noexcept {
   if (layer.right_shifts_only) {
     int8_dense_rows<true>(layer, x, y, pairs);
   } else {
@@ -528,7 +528,7 @@ class int8_mlp {
       vec<std::int8_t, input_size> const& x) const noexcept {
     alignas(4) std::int8_t a[max_width];
     alignas(4) std::int8_t b[max_width];
-    std::uint32_t pairs[detail::q8::pair_words<max_width> + 1];
+    std::int32_t pairs[detail::q8::pair_words<max_width> + 1];
     vec<std::int8_t, output_size> out;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (
