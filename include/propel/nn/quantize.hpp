@@ -253,7 +253,9 @@ PROPEL_ALWAYS_INLINE std::int32_t requantize_right(std::int32_t acc, std::int32_
           : "=r"(y)
           : "r"(acc), "r"(static_cast<std::int32_t>(static_cast<std::uint32_t>(m) << 1)));
   std::int32_t const t = ((y + (y >> 31)) >> k) + twice_zp_plus_1;
-  return static_cast<std::int32_t>(__ssat(t >> 1, 8));
+  std::int32_t r;
+  __asm__("ssat %0, #8, %1, asr #1" : "=r"(r) : "r"(t));  // saturate(t / 2) to int8
+  return r;
 #else
   std::int32_t const y = doubling_high_mul(acc, m);
   std::int32_t const t = ((y + (y >> 31)) >> k) + twice_zp_plus_1;
