@@ -14,8 +14,11 @@
 // No heap, no exceptions, no RTTI. Build switches:
 //   -DCTRL_QUIET  no printf, no counting: only part 1 (the footprint build, `cortex-m/run
 //                 --bare`); the exit status says PASS (0) or which check failed
+//  3. the DSP kernels on odd widths (their tails) and with the general requantisation, against
+//     the plain loops, on pseudo-random parameters and inputs.
+//
 // Exit status: 0 pass, 1 int8 outputs differ from the host's, 2 float outputs or held-out
-// loss differ, 3 the plain-loop baseline disagrees.
+// loss differ, 3 the plain-loop baseline disagrees, 4 the odd-width network disagrees with it.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -113,6 +116,57 @@ void plain_layer(propel::int8_dense<Out, In> const& l, std::int8_t const* x, std
   return y;
 }
 
+/// Part 3: the DSP kernels on widths that are not multiples of 4 (their tails) and with the
+/// general requantisation (shifts >= 0, a relu clamp above -128), against the plain loops:
+/// a network of pseudo-random parameters and inputs.
+using odd_t = propel::int8_mlp<propel::input<7>, propel::dense<5, propel::relu>, propel::dense<9>,
+                               propel::dense<6, propel::relu>>;
+
+template <class L>
+void randomise(L& l, ctrl::stream& s, bool general) {
+  auto byte = [&] { return static_cast<std::int8_t>(s.next() >> 24); };
+  for (auto& w : l.weight) w = byte();
+  for (std::size_t o = 0; o < l.bias.size(); ++o) {
+    l.bias[o] = static_cast<std::int32_t>(s.next() >> 18) - 8192;
+    l.multiplier[o] = static_cast<std::int32_t>((1u << 30) + (s.next() >> 2));
+    l.shift[o] = static_cast<std::int8_t>(general ? static_cast<int>(s.next() % 12) - 9
+                                                  : -static_cast<int>(1 + s.next() % 10));
+  }
+  l.output = {1.0f, general ? -20 : -128};
+  l.act_min = static_cast<std::int8_t>(general ? -20 : -128);
+  bool right = l.act_min == -128;  // the flag quantize would derive
+  for (auto const e : l.shift) right = right && e <= -1;
+  l.right_shifts_only = right;
+}
+
+int check_odd_shapes() {
+  static odd_t net;
+  ctrl::stream s{0xBADC0DEu};
+  std::size_t mismatches = 0;
+  std::size_t outputs = 0;
+  for (int round = 0; round < 2; ++round) {
+    randomise(net.layer<0>(), s, round == 1);
+    randomise(net.layer<1>(), s, false);
+    randomise(net.layer<2>(), s, round == 1);
+    for (int i = 0; i < 50; ++i) {
+      propel::vec<std::int8_t, 7> x;
+      for (auto& v : x) v = static_cast<std::int8_t>(s.next() >> 24);
+      std::int8_t h1[5];
+      std::int8_t h2[9];
+      std::int8_t want[6];
+      plain_layer(net.layer<0>(), x.data(), h1);
+      plain_layer(net.layer<1>(), h1, h2);
+      plain_layer(net.layer<2>(), h2, want);
+      auto const got = net(x);
+      for (std::size_t k = 0; k < 6; ++k) mismatches += got[k] != want[k] ? 1U : 0U;
+      outputs += 6;
+    }
+  }
+  CTRL_PRINT("odd widths, both requantisations: %u of %u outputs equal the plain loops'\n",
+             static_cast<unsigned>(outputs - mismatches), static_cast<unsigned>(outputs));
+  return mismatches == 0 ? 0 : 4;
+}
+
 /// Part 2: instructions. The input is made opaque to the optimiser after the first reading of
 /// the counter, so that the work can neither be folded nor hoisted above it.
 template <class In, class F>
@@ -159,6 +213,7 @@ int main() {
   int status = check_flash_network();
 #ifndef CTRL_QUIET
   if (status == 0) status = count_instructions();
+  if (status == 0) status = check_odd_shapes();
   CTRL_PRINT("%s\n", status == 0 ? "PASS" : "FAIL");
 #endif
   return status;
