@@ -25,6 +25,10 @@
 /// the exported type. Numbers are C++ hexadecimal floating literals: they round-trip exactly
 /// and do not depend on the C library that prints them.
 ///
+/// `h.network("weights", q)` writes an int8 network (propel::int8_mlp, from propel::quantize)
+/// the same way: its int8 weights, int32 biases and multipliers, shifts and tensor parameters,
+/// with a static_assert that each layer's derived flag agrees with them.
+///
 /// The network type is spelled out when every activation is one of propel's (leaky_relu and
 /// elu only with their default parameters); otherwise pass the name of a type that the
 /// including code declares before it includes the header: `h.network("w", net, "my_net_t")`.

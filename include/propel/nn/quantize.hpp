@@ -12,7 +12,7 @@
 ///    (lo == hi == 0) gets scale 1 and zp -128;
 ///  - weights: int8, symmetric (zero point 0), one scale per output channel (row):
 ///    s = float(max_k |W(o, k)| / 127), q = clamp(round(W / s), -127, 127) (in double);
-///    a row of zeros gets s = 1;
+///    a row of zeros (or of weights so small that s would round to 0) gets s = 1;
 ///  - bias: int32 at scale in_scale * s (zero point 0): round(b / (in_scale * s)) in double,
 ///    saturated to +-(2^31 - 1 - 32512 * inputs), so that the accumulator cannot overflow;
 ///  - requantisation of the int32 accumulator acc = bias + sum_k q_W(o, k) (q_x(k) - zp_x)
