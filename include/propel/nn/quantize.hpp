@@ -285,6 +285,41 @@ PROPEL_ALWAYS_INLINE std::int32_t mac4(std::int32_t w, std::int32_t x02, std::in
 }
 #endif
 
+/// Four rows (at r, r + In, r + 2 In, r + 3 In) times inputs 4 G to 4 G + 3, as one block
+/// the compiler schedules as written: one load of four weights per row, just before use.
+template <std::size_t In, std::size_t G>
+PROPEL_ALWAYS_INLINE void mac4x4(std::int8_t const* r, std::int32_t x02, std::int32_t x13,
+                                 std::int32_t& a0, std::int32_t& a1, std::int32_t& a2,
+                                 std::int32_t& a3) noexcept {
+  std::int32_t w;
+  std::int32_t t;
+  __asm__(
+      "ldr %[w], [%[r], %[o0]]\n\t"
+      "sxtb16 %[t], %[w]\n\t"
+      "smlad %[a0], %[t], %[x02], %[a0]\n\t"
+      "sxtb16 %[t], %[w], ror #8\n\t"
+      "smlad %[a0], %[t], %[x13], %[a0]\n\t"
+      "ldr %[w], [%[r], %[o1]]\n\t"
+      "sxtb16 %[t], %[w]\n\t"
+      "smlad %[a1], %[t], %[x02], %[a1]\n\t"
+      "sxtb16 %[t], %[w], ror #8\n\t"
+      "smlad %[a1], %[t], %[x13], %[a1]\n\t"
+      "ldr %[w], [%[r], %[o2]]\n\t"
+      "sxtb16 %[t], %[w]\n\t"
+      "smlad %[a2], %[t], %[x02], %[a2]\n\t"
+      "sxtb16 %[t], %[w], ror #8\n\t"
+      "smlad %[a2], %[t], %[x13], %[a2]\n\t"
+      "ldr %[w], [%[r], %[o3]]\n\t"
+      "sxtb16 %[t], %[w]\n\t"
+      "smlad %[a3], %[t], %[x02], %[a3]\n\t"
+      "sxtb16 %[t], %[w], ror #8\n\t"
+      "smlad %[a3], %[t], %[x13], %[a3]"
+      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [w] "=&r"(w), [t] "=&r"(t)
+      : [r] "r"(r), [x02] "r"(x02), [x13] "r"(x13), [o0] "i"(4 * G), [o1] "i"(In + 4 * G),
+        [o2] "i"(2 * In + 4 * G), [o3] "i"(3 * In + 4 * G)
+      : "memory");
+}
+
 /// Scratch for one layer's inputs as 16-bit pairs (DSP kernels only).
 template <std::size_t In>
 inline constexpr std::size_t pair_words = In / 4 * 2;
@@ -342,16 +377,17 @@ void int8_dense_rows(int8_dense<Out, In> const& layer, std::int8_t const* PROPEL
     std::int32_t a1 = bias[o + 1];
     std::int32_t a2 = bias[o + 2];
     std::int32_t a3 = bias[o + 3];
-    std::int32_t const* p = pairs;
-    std::int32_t const* const end = pairs + 2 * groups;
-    PROPEL_UNROLL(1)
-    for (; p != end; p += 2, r += 4) {
-      std::int32_t const x02 = p[0];
-      std::int32_t const x13 = p[1];
-      a0 = mac4(load4(r), x02, x13, a0);
-      a1 = mac4(load4(r + In), x02, x13, a1);
-      a2 = mac4(load4(r + 2 * In), x02, x13, a2);
-      a3 = mac4(load4(r + 3 * In), x02, x13, a3);
+    if constexpr (Fast) {
+      // unrolled: no loop counter, every offset an immediate
+      [&]<std::size_t... G>(std::index_sequence<G...>) {
+        (mac4x4<In, G>(r, pairs[2 * G], pairs[2 * G + 1], a0, a1, a2, a3), ...);
+      }
+      (std::make_index_sequence<groups>{});
+    } else {
+      // the rare case: a loop, less code
+      for (std::size_t g = 0; g < groups; ++g) {
+        mac4x4<In, 0>(r + 4 * g, pairs[2 * g], pairs[2 * g + 1], a0, a1, a2, a3);
+      }
     }
     if constexpr (In % 4 != 0) {
       a0 = tail(o, a0);
