@@ -165,8 +165,8 @@ check_budget "SGD step (one sample)" "${sgd1:-}" 54146
 check_budget "SGD step (batch of 8)" "${sgd8:-}" 238130
 read -r int8_infer int8_float < <(sed -n 's/^instructions: int8 inference \([0-9]*\) .*, \([0-9]*\) with float input.*/\1 \2/p' \
   "$tmp/int8.stdout" || true)
-check_budget "int8 inference (int8 in and out)" "${int8_infer:-}" 3344
-check_budget "int8 inference (float in and out)" "${int8_float:-}" 3989
+check_budget "int8 inference (int8 in and out)" "${int8_infer:-}" 3317
+check_budget "int8 inference (float in and out)" "${int8_float:-}" 3962
 
 if ((failures)); then
   echo "embedded: $failures check(s) failed" >&2

@@ -320,6 +320,54 @@ PROPEL_ALWAYS_INLINE void mac4x4(std::int8_t const* r, std::int32_t x02, std::in
       : "memory");
 }
 
+/// Two rows (R and R + 1 of the block at r) times inputs 8 H to 8 H + 7, the weights of each
+/// row loaded as two words at once (LDRD: rows must start on a word boundary, as they do when
+/// In % 4 == 0). Two rows, not four, so that the block needs 10 registers: few enough for
+/// GCC at any optimisation level.
+template <std::size_t In, std::size_t H, std::size_t R>
+PROPEL_ALWAYS_INLINE void mac2x8(std::int8_t const* r, std::int32_t x0, std::int32_t x1,
+                                 std::int32_t x2, std::int32_t x3, std::int32_t& a0,
+                                 std::int32_t& a1) noexcept {
+  std::int32_t w0;
+  std::int32_t w1;
+  std::int32_t t;
+  __asm__(
+      "ldrd %[w0], %[w1], [%[r], %[o0]]\n\t"
+      "sxtb16 %[t], %[w0]\n\t"
+      "smlad %[a0], %[t], %[x0], %[a0]\n\t"
+      "sxtb16 %[t], %[w0], ror #8\n\t"
+      "smlad %[a0], %[t], %[x1], %[a0]\n\t"
+      "sxtb16 %[t], %[w1]\n\t"
+      "smlad %[a0], %[t], %[x2], %[a0]\n\t"
+      "sxtb16 %[t], %[w1], ror #8\n\t"
+      "smlad %[a0], %[t], %[x3], %[a0]\n\t"
+      "ldrd %[w0], %[w1], [%[r], %[o1]]\n\t"
+      "sxtb16 %[t], %[w0]\n\t"
+      "smlad %[a1], %[t], %[x0], %[a1]\n\t"
+      "sxtb16 %[t], %[w0], ror #8\n\t"
+      "smlad %[a1], %[t], %[x1], %[a1]\n\t"
+      "sxtb16 %[t], %[w1]\n\t"
+      "smlad %[a1], %[t], %[x2], %[a1]\n\t"
+      "sxtb16 %[t], %[w1], ror #8\n\t"
+      "smlad %[a1], %[t], %[x3], %[a1]"
+      : [a0] "+r"(a0), [a1] "+r"(a1), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)
+      : [r] "r"(r), [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3),
+        [o0] "i"(R * In + 8 * H), [o1] "i"((R + 1) * In + 8 * H)
+      : "memory");
+}
+
+/// Four rows times inputs 8 H to 8 H + 7.
+template <std::size_t In, std::size_t H>
+PROPEL_ALWAYS_INLINE void mac4x8(std::int8_t const* r, std::int32_t const* x, std::int32_t& a0,
+                                 std::int32_t& a1, std::int32_t& a2, std::int32_t& a3) noexcept {
+  std::int32_t const x0 = x[4 * H];
+  std::int32_t const x1 = x[4 * H + 1];
+  std::int32_t const x2 = x[4 * H + 2];
+  std::int32_t const x3 = x[4 * H + 3];
+  mac2x8<In, H, 0>(r, x0, x1, x2, x3, a0, a1);
+  mac2x8<In, H, 2>(r, x0, x1, x2, x3, a2, a3);
+}
+
 /// Scratch for one layer's inputs as 16-bit pairs (DSP kernels only).
 template <std::size_t In>
 inline constexpr std::size_t pair_words = In / 4 * 2;
@@ -379,10 +427,20 @@ void int8_dense_rows(int8_dense<Out, In> const& layer, std::int8_t const* PROPEL
     std::int32_t a3 = bias[o + 3];
     if constexpr (Fast) {
       // unrolled: no loop counter, every offset an immediate
-      [&]<std::size_t... G>(std::index_sequence<G...>) {
-        (mac4x4<In, G>(r, pairs[2 * G], pairs[2 * G + 1], a0, a1, a2, a3), ...);
+      if constexpr (In % 4 == 0) {  // rows on word boundaries: eight inputs a block
+        [&]<std::size_t... H>(std::index_sequence<H...>) {
+          (mac4x8<In, H>(r, pairs, a0, a1, a2, a3), ...);
+        }
+        (std::make_index_sequence<groups / 2>{});
+        if constexpr (groups % 2 != 0) {
+          mac4x4<In, groups - 1>(r, pairs[2 * groups - 2], pairs[2 * groups - 1], a0, a1, a2, a3);
+        }
+      } else {
+        [&]<std::size_t... G>(std::index_sequence<G...>) {
+          (mac4x4<In, G>(r, pairs[2 * G], pairs[2 * G + 1], a0, a1, a2, a3), ...);
+        }
+        (std::make_index_sequence<groups>{});
       }
-      (std::make_index_sequence<groups>{});
     } else {
       // the rare case: a loop, less code
       for (std::size_t g = 0; g < groups; ++g) {
