@@ -13,14 +13,18 @@
 #   sgd1, sgd1-plain
 #              --bare, one_sample.cpp: training one sample per SGD step, by propel's trainer
 #              and by the plain loops; exit 0 (held-out loss below the threshold)
+#   int8       int8_device.cpp: the network quantized to int8 (ctrl_int8_weights.hpp), outputs
+#              bit-identical to the host's, instruction counts against plain loops; PASS
+#   int8_inference  --bare, no printf, the int8 checks only: exit 0 and "malloc linked: no"
 #   training   --bare, no printf, training only: exit 0 and "malloc linked: no"
 #   empty      --bare, an empty main: the start-up's own share of the footprint
 #   probe      --bare, checks the tools themselves: a loop of exactly 2000 instructions must
 #              count 2000 to 2006 (the counter's own reads; the exit status is 100 + the
 #              excess, so main's status must reach the runner), and an operator new must make
 #              the runner report "malloc linked: yes"
-# and that the weights (ctrl_model::weights) sit in flash, not in .data or .bss. Prints a
-# footprint table (text, data, bss, stack peak). Exit status 0 when every check passes.
+# and that the weights (ctrl_model::weights, ctrl_int8_model::weights) sit in flash, not in .data
+# or .bss. Prints a footprint table (text, data, bss, stack peak). Exit status 0 when every
+# check passes.
 #
 # Needs gcc-arm-none-eabi, libnewlib-arm-none-eabi, libstdc++-arm-none-eabi-newlib,
 # qemu-system-arm and libboost-dev (Boost.Hana headers); as root it installs the missing
@@ -100,6 +104,11 @@ build_and_run sgd1-plain --bare -- one_sample.cpp "${flags[@]}" -DCTRL_PLAIN ||
 for name in inference training plain1 plain4 sgd1 sgd1-plain; do
   grep -qx 'cortex-m: malloc linked: no' "$tmp/$name.stderr" || fail "$name: malloc is linked"
 done
+build_and_run int8 -- int8_device.cpp "${flags[@]}" || fail "the int8 program exited with status $?"
+grep -qx 'PASS' "$tmp/int8.stdout" || fail "the int8 program printed no PASS line"
+build_and_run int8_inference --bare -- int8_device.cpp "${flags[@]}" -DCTRL_QUIET ||
+  fail "the int8 inference-only program exited with status $? (1: int8 outputs differ from the host's, 2: float outputs or held-out loss differ)"
+grep -qx 'cortex-m: malloc linked: no' "$tmp/int8_inference.stderr" || fail "int8_inference: malloc is linked"
 echo 'int main() { return 0; }' >"$tmp/empty.cpp"
 build_and_run empty --bare -- "$tmp/empty.cpp" || fail "the empty program exited with status $?"
 cat >"$tmp/probe.cpp" <<'EOF'
@@ -127,30 +136,32 @@ grep -qx 'cortex-m: malloc linked: yes (.*_Znwj.*)' "$tmp/probe.stderr" ||
 
 # The host-trained weights must be read from flash: the symbol's address lies in the flash
 # region (0x00000000..), not in RAM (0x20000000..), where .data and .bss live.
-for name in full inference; do
-  line=$(arm-none-eabi-nm -C -S "$tmp/$name.elf" | grep -E ' ctrl_model::weights$' || true)
+for name in full inference int8 int8_inference; do
+  symbol=ctrl_model::weights
+  [[ $name != int8* ]] || symbol=ctrl_int8_model::weights
+  line=$(arm-none-eabi-nm -C -S "$tmp/$name.elf" | grep -E " $symbol\$" || true)
   read -r addr size kind _ <<<"$line"
   if [[ -z $line ]]; then
-    fail "$name: no symbol ctrl_model::weights"
+    fail "$name: no symbol $symbol"
   elif ((16#$addr >= 16#20000000)); then
-    fail "$name: ctrl_model::weights is in RAM ($line)"
+    fail "$name: $symbol is in RAM ($line)"
   else
-    echo "$name: ctrl_model::weights at 0x$addr, $((16#$size)) bytes, in flash (nm type $kind)"
+    echo "$name: $symbol at 0x$addr, $((16#$size)) bytes, in flash (nm type $kind)"
   fi
 done
 
 # footprint table
 echo
 echo "footprint (arm-none-eabi-g++ -O2, Cortex-M4F, --bare, no printf):"
-printf '%-10s %8s %6s %6s %12s\n' build text data bss "stack peak"
-for name in inference plain1 plain4 training sgd1 sgd1-plain empty; do
+printf '%-14s %8s %6s %6s %12s\n' build text data bss "stack peak"
+for name in inference plain1 plain4 int8_inference training sgd1 sgd1-plain empty; do
   read -r text data bss < <(sed -n 's/^cortex-m: size: text \([0-9]*\) data \([0-9]*\) bss \([0-9]*\).*/\1 \2 \3/p' \
     "$tmp/$name.stderr" || true)
   stack=$(sed -n 's/^cortex-m: stack peak \([0-9]*\) B.*/\1/p' "$tmp/$name.stderr")
   [[ -n $text && -n $stack ]] || fail "$name: no size or stack peak in the runner's output"
-  printf '%-10s %8s %6s %6s %12s\n' "$name" "$text" "$data" "$bss" "$stack"
+  printf '%-14s %8s %6s %6s %12s\n' "$name" "$text" "$data" "$bss" "$stack"
 done
-grep '^instructions:' "$tmp/full.stdout" || true
+grep -h '^instructions:' "$tmp/full.stdout" "$tmp/int8.stdout" || true
 
 # Instruction budgets: the counts above (exact under -icount for a given arm-none-eabi-g++) may
 # not grow by more than 2% over the README's, so that a kernel change that slows the M4 fails
@@ -173,6 +184,10 @@ check_budget "inference (per sample in a batch of 8)" "${batch_infer:-}" 3472
 check_budget "SGD step (one sample)" "${sgd1:-}" 25029
 check_budget "SGD step without momentum (one sample)" "${sgd1_plain:-}" 16860
 check_budget "SGD step (batch of 8)" "${sgd8:-}" 191835
+read -r int8_infer int8_float < <(sed -n 's/^instructions: int8 inference \([0-9]*\) .*, \([0-9]*\) with float input.*/\1 \2/p' \
+  "$tmp/int8.stdout" || true)
+check_budget "int8 inference (int8 in and out)" "${int8_infer:-}" 3317
+check_budget "int8 inference (float in and out)" "${int8_float:-}" 3962
 
 if ((failures)); then
   echo "embedded: $failures check(s) failed" >&2

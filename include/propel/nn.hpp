@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSL-1.0
-/// \file The network layer: mlp, its gradient, optimizers and the trainer.
+/// \file The network layer: mlp, its gradient, optimizers, the trainer and int8 quantization.
 #pragma once
 
 #include <propel/nn/gradient.hpp>
@@ -7,4 +7,5 @@
 #include <propel/nn/mlp.hpp>
 #include <propel/nn/optimizer.hpp>
 #include <propel/nn/param_block.hpp>
+#include <propel/nn/quantize.hpp>
 #include <propel/nn/trainer.hpp>

@@ -25,6 +25,10 @@
 /// the exported type. Numbers are C++ hexadecimal floating literals: they round-trip exactly
 /// and do not depend on the C library that prints them.
 ///
+/// `h.network("weights", q)` writes an int8 network (propel::int8_mlp, from propel::quantize)
+/// the same way: its int8 weights, int32 biases and multipliers, shifts and tensor parameters,
+/// with a static_assert that each layer's derived flag agrees with them.
+///
 /// The network type is spelled out when every activation is one of propel's (leaky_relu and
 /// elu only with their default parameters); otherwise pass the name of a type that the
 /// including code declares before it includes the header: `h.network("w", net, "my_net_t")`.
@@ -39,6 +43,7 @@
 #include <ostream>
 #include <propel/mat.hpp>
 #include <propel/nn/mlp.hpp>
+#include <propel/nn/quantize.hpp>
 #include <propel/ops/activation.hpp>
 #include <propel/vec.hpp>
 #include <string>
@@ -77,9 +82,27 @@ inline constexpr char const* activation_spelling<propel::softplus> = "propel::so
 
 template <class T>
 constexpr char const* scalar_spelling() {
-  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
-                "propel::cpp_header_writer: tensors of float or double only");
-  return std::is_same_v<T, float> ? "float" : "double";
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double> ||
+                    std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::int32_t>,
+                "propel::cpp_header_writer: tensors of float, double, std::int8_t or "
+                "std::int32_t only");
+  if constexpr (std::is_same_v<T, std::int8_t>) {
+    return "std::int8_t";
+  } else if constexpr (std::is_same_v<T, std::int32_t>) {
+    return "std::int32_t";
+  } else {
+    return std::is_same_v<T, float> ? "float" : "double";
+  }
+}
+
+/// The int8 network type written out: propel::int8_mlp<propel::input<N>, ...>.
+template <class Input, class... Layers>
+std::string network_spelling(int8_mlp<Input, Layers...> const*) {
+  std::string s = "propel::int8_mlp<propel::input<" + std::to_string(Input::size) + ">";
+  ((s += ", propel::dense<" + std::to_string(Layers::size) +
+         (std::is_same_v<typename Layers::activation, propel::relu> ? ", propel::relu>" : ">")),
+   ...);
+  return s + ">";
 }
 
 /// The type of an mlp written out, or an empty string if an activation has no spelling.
@@ -159,11 +182,16 @@ std::string tensor_spelling() {
 /// The braced elements of a vec or mat, `per_line` to a line, each line indented.
 template <class V>
 void write_elements(std::ostream& os, V const& v, std::string_view indent) {
-  constexpr std::size_t per_line = 4;
+  constexpr std::size_t per_line = std::is_integral_v<typename V::value_type> ? 16 : 4;
   os << "{";
   for (std::size_t i = 0; i < v.size(); ++i) {
     os << (i % per_line == 0 ? std::string("\n").append(indent) : std::string(" "));
-    os << literal(v.data()[i]) << (i + 1 < v.size() ? "," : "");
+    if constexpr (std::is_integral_v<typename V::value_type>) {
+      os << std::to_string(static_cast<long long>(v.data()[i]));
+    } else {
+      os << literal(v.data()[i]);
+    }
+    os << (i + 1 < v.size() ? "," : "");
   }
   os << "}";
 }
@@ -235,6 +263,54 @@ class cpp_header_writer {
     }
     (std::make_index_sequence<net_t::layer_count>{});
     os << "  return net;\n}();\n";
+    return true;
+  }
+
+  /// `inline constexpr <type> name = ...;` holding every parameter of an int8 network (see
+  /// propel/nn/quantize.hpp), `using name_type = <type>;`, and a static_assert that each
+  /// layer's derived flag agrees with its data. Returns false if the writer is closed.
+  template <class Input, class... Layers>
+  bool network(std::string_view name, int8_mlp<Input, Layers...> const& net) {
+    using net_t = int8_mlp<Input, Layers...>;
+    if (os_ == nullptr) return false;  // closed
+    std::ostream& os = *os_;
+    std::string const type = std::string(name) + "_type";
+    os << "\n/// The int8 network type of " << name << ".\nusing " << type << " = "
+       << detail::cpp_source::network_spelling(static_cast<net_t const*>(nullptr)) << ";\n";
+    auto const params = [&](quant_params p) {
+      return "propel::quant_params{" + detail::cpp_source::literal(p.scale) + ", " +
+             std::to_string(p.zero_point) + "}";
+    };
+    os << "\n/// Every parameter of the int8 network, in read-only data: a constant the compiler "
+          "builds.\n"
+       << "inline constexpr " << type << " " << name << " = [] {\n  " << type << " net{};\n"
+       << "  net.input = " << params(net.input) << ";\n";
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (
+          [&] {
+            auto const& layer = net.template layer<I>();
+            auto const field = [&](char const* what, auto const& v) {
+              os << "  net.layer<" << I << ">()." << what << " = "
+                 << detail::cpp_source::tensor_spelling<std::remove_cvref_t<decltype(v)>>();
+              detail::cpp_source::write_elements(os, v, "      ");
+              os << ";\n";
+            };
+            field("weight", layer.weight);
+            field("bias", layer.bias);
+            field("multiplier", layer.multiplier);
+            field("shift", layer.shift);
+            os << "  net.layer<" << I << ">().output = " << params(layer.output) << ";\n"
+               << "  net.layer<" << I << ">().act_min = " << int{layer.act_min} << ";\n"
+               << "  net.layer<" << I
+               << ">().right_shifts_only = " << (layer.right_shifts_only ? "true" : "false")
+               << ";\n";
+          }(),
+          ...);
+    }
+    (std::make_index_sequence<net_t::layer_count>{});
+    os << "  return net;\n}();\n"
+       << "static_assert(propel::int8_mlp_consistent(" << name << "), \"" << name
+       << ": a layer's right_shifts_only disagrees with its shifts and clamp\");\n";
     return true;
   }
 
