@@ -20,7 +20,8 @@
 ///    gradient slots of the `sink` through its writers; subtrees without a requested leaf are
 ///    skipped at compile time. Whatever a node materialises on the way (a product's dJ/dZ, a
 ///    derivative handed to an operand) goes into its part of the scratch `s`, of type
-///    `scratch_type`, so that a backward pass needs no stack beyond a few scalars.
+///    `scratch_type`, so that a backward pass needs no stack beyond the kernels' frames and a
+///    few scalars.
 #pragma once
 
 #include <concepts>
@@ -51,8 +52,8 @@ concept ScalarExpression = Expression<E> &&(E::shape_type::rank == 0);
 /// (`scratch`). Its size is a compile-time constant: `sizeof(workspace_t<E>)`. With
 /// Backward false it is the forward pass's part alone (`evaluation_workspace_t<E>`): what
 /// `evaluate` needs, and all that inference needs. The functions that take a workspace run
-/// in it and use no other memory but a few scalars of stack; those that do not take one keep
-/// it on their stack.
+/// in it and use no other stack than the kernels' frames and a few scalars; those that do not take
+/// one keep it on their stack.
 template <class E, bool Backward = true>
 struct workspace {
   typename E::cache_type cache;

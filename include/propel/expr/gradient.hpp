@@ -84,7 +84,8 @@ struct distinct_ids<Id, Rest...>
 
 /// The value of an expression: a scalar, a propel::vec or a propel::mat, computed in the
 /// caller's workspace `ws` (an evaluation_workspace_t<E>, or a workspace_t<E>, of which it uses
-/// the forward pass's part): no other memory but a few scalars of stack.
+/// the forward pass's part): no other memory but the kernels' frames and a few scalars of
+/// stack.
 template <Expression E, bool Backward>
 [[nodiscard]] constexpr value_t<E> evaluate(E const& e,
                                             workspace<std::remove_cv_t<E>, Backward>& ws) {

@@ -234,7 +234,7 @@ using input_gradient_workspace_t = workspace_t<decltype(std::declval<Loss const&
 /// targets), propel::bce_with_logits{}, or one of the caller's, written with the expression
 /// layer. No heap: the workspace is sized at compile time. With a last argument `ws`, a
 /// propel::gradient_workspace_t<Net, X, Targets, Loss>, it runs in the caller's workspace
-/// and needs no more than a few scalars of stack; without, it keeps the workspace on its
+/// and needs no stack beyond the kernels' frames; without, it keeps the workspace on its
 /// stack (propel::workspace_bytes<Net, X, Targets, Loss> bytes). The same bits either way.
 ///
 /// Bad input is refused, and the caller can tell: when an input or a value target is NaN or

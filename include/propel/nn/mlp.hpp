@@ -131,7 +131,7 @@ class mlp : public param_block<T, Input::size, Layers::size...> {
 
   /// The output for one sample. Its workspace (the activations) is on the stack:
   /// sizeof(propel::inference_workspace_t<mlp, vec<T, input_size>>) bytes; pass one of those
-  /// as a second argument to keep the stack to a few scalars. The same bits either way.
+  /// as a second argument to keep the stack to the kernels' frames. The same bits either way.
   template <class U, std::size_t N>
   [[nodiscard]] constexpr vec<T, output_size> operator()(vec<U, N> const& x) const {
     static_assert(detail::check_input_width<input_size, N>::ok);
@@ -155,8 +155,8 @@ class mlp : public param_block<T, Input::size, Layers::size...> {
     }
   }
   /// The output for one sample (vec) or a batch (mat), computed in the caller's workspace
-  /// `ws`, a propel::inference_workspace_t<mlp, X>: no other memory but a few scalars of
-  /// stack. Diagnostics: "the workspace is not the one for this network and input".
+  /// `ws`, a propel::inference_workspace_t<mlp, X>: no other stack than the kernels' frames
+  /// and a few scalars. Diagnostics: "the workspace is not the one for this network and input".
   template <class U, std::size_t N, class E, bool Backward>
   [[nodiscard]] constexpr vec<T, output_size> operator()(vec<U, N> const& x,
                                                          workspace<E, Backward>& ws) const {
