@@ -60,17 +60,15 @@ void spoil(W& ws) {
   std::memset(static_cast<void*>(&ws), 0xff, sizeof(W));
 }
 
-template <class A, class B>
-bool same_bits(A const& a, B const& b) {
-  static_assert(sizeof(A) == sizeof(B));
-  return std::memcmp(&a, &b, sizeof(A)) == 0;
-}
-template <class T, std::size_t N>
-bool same_bits(std::span<T, N> a, std::span<T, N> b) {
-  return std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
-}
 bool same_bits(float a, float b) {
   return std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b);
+}
+/// Whether two tensors (or spans) hold the same bits, element by element.
+template <class A>
+bool same_bits(A const& a, A const& b) {
+  bool same = a.size() == b.size();
+  for (std::size_t i = 0; same && i < a.size(); ++i) same = same_bits(a.data()[i], b.data()[i]);
+  return same;
 }
 template <class T>
 bool all_nan(T const& t) {
