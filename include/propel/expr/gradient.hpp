@@ -82,6 +82,20 @@ struct distinct_ids<Id, Rest...>
 
 }  // namespace detail
 
+namespace detail {
+
+/// Runs e forward in the cache c and stores its value into out. Always inlined into the two
+/// overloads of evaluate, each of which returns its own `out` (no copy of the result).
+template <class E, class C, class V>
+PROPEL_ALWAYS_INLINE constexpr void evaluate_into(E const& e, C& c, V& out) {
+  // row by row where the range covers whole rows: a bias is then read at its column
+  e.forward(c, [&](std::size_t begin, std::size_t end) {
+    for_each_element(e, c, begin, end, [&](std::size_t i, auto v) { flat(out, i) = v; });
+  });
+}
+
+}  // namespace detail
+
 /// The value of an expression: a scalar, a propel::vec or a propel::mat, computed in the
 /// caller's workspace `ws` (an evaluation_workspace_t<E>, or a workspace_t<E>, of which it uses
 /// the forward pass's part): no other memory but the kernels' frames and a few scalars of
@@ -89,13 +103,8 @@ struct distinct_ids<Id, Rest...>
 template <Expression E, bool Backward>
 [[nodiscard]] constexpr value_t<E> evaluate(E const& e,
                                             workspace<std::remove_cv_t<E>, Backward>& ws) {
-  auto& c = ws.cache;
   value_t<E> out;
-  // row by row where the range covers whole rows: a bias is then read at its column
-  e.forward(c, [&](std::size_t begin, std::size_t end) {
-    detail::for_each_element(e, c, begin, end,
-                             [&](std::size_t i, auto v) { detail::flat(out, i) = v; });
-  });
+  detail::evaluate_into(e, ws.cache, out);
   return out;
 }
 
@@ -104,7 +113,9 @@ template <Expression E, bool Backward>
 template <Expression E>
 [[nodiscard]] constexpr value_t<E> evaluate(E const& e) {
   evaluation_workspace_t<E> ws;  // a forward pass only: no backward scratch
-  return evaluate(e, ws);
+  value_t<E> out;
+  detail::evaluate_into(e, ws.cache, out);
+  return out;
 }
 
 /// Runs e forward in the caller's workspace and returns its value (for a scalar e).
