@@ -7,7 +7,8 @@
 // bind to these definitions too. Each check arms the counter around propel's calls alone
 // (Boost.Test allocates around them) and expects zero calls: net(x) and net(batch) for every
 // activation, evaluate, gradient and value_and_gradient of expressions, loss_and_gradient and
-// loss_and_input_gradient for every loss and target form, and trainer.step for every loss and
+// loss_and_input_gradient for every loss and target form (each of these with its workspace on
+// the stack and in the caller's workspace), and trainer.step for every loss and
 // target form with SGD (plain, momentum, Nesterov, weight decay alone and with momentum), Adam
 // (with and without L2 decay) and AdamW, one sample at a time and in batches. The guard cases
 // show that the counter sees each allocation function, including calls made inside libc.
@@ -24,6 +25,7 @@
 #include <new>
 #include <ostream>
 #include <propel/propel.hpp>
+#include <type_traits>
 #include <vector>
 
 // A sanitizer that brings its own allocator (ASan, TSan, MSan, HWASan) intercepts malloc and
@@ -504,6 +506,12 @@ BOOST_AUTO_TEST_CASE(init_and_the_forward_pass_allocate_nothing) {
   pp::mat<float, rows, 3> ys{};
   pp::vec<float, 3> wy{};
   pp::mat<float, rows, 3> wys{};
+  pp::vec<float, 3> y_ws{};
+  pp::mat<float, rows, 3> ys_ws{};
+  pp::mat<float, rows, 3> wys_ws{};
+  pp::inference_workspace_t<net_t, pp::vec<float, 4>> ws_one;
+  pp::inference_workspace_t<net_t, pp::mat<float, rows, 4>> ws_batch;
+  pp::inference_workspace_t<wide_net_t, pp::mat<float, rows, 4>> ws_wide;
   heap_calls const c = count_heap_calls([&] {
     pp::init(net, seed);
     pp::init(wide, seed + 1);
@@ -511,9 +519,13 @@ BOOST_AUTO_TEST_CASE(init_and_the_forward_pass_allocate_nothing) {
     ys = net(x_batch);
     wy = wide(x_one);
     wys = wide(x_batch);
+    y_ws = net(x_one, ws_one);
+    ys_ws = net(x_batch, ws_batch);
+    wys_ws = wide(x_batch, ws_wide);
   });
-  BOOST_TEST(c.total() == 0u, "init, net(x), net(batch): " << c);
+  BOOST_TEST(c.total() == 0u, "init, net(x), net(batch), with and without a workspace: " << c);
   BOOST_TEST((all_finite(y) && all_finite(ys) && all_finite(wy) && all_finite(wys)));
+  BOOST_TEST((y_ws == y && ys_ws == ys && wys_ws == wys));
   // the batch's first row is the sample's output when they are the same input
   pp::mat<float, rows, 4> xs = x_batch;
   for (std::size_t k = 0; k < 4; ++k) xs(0, k) = x_one[k];
@@ -537,6 +549,11 @@ BOOST_AUTO_TEST_CASE(expressions_evaluate_and_differentiate_without_allocating) 
   float value = 0, value2 = 0;
   pp::mat<float, 3, 4> dw{}, dw2{};
   pp::vec<float, 3> db{};
+  pp::mat<float, rows, 3> m_ws{};
+  float value_ws = 0, value2_ws = 0;
+  pp::mat<float, 3, 4> dw_ws{}, dw2_ws{};
+  pp::evaluation_workspace_t<decltype(batch)> batch_ws;
+  pp::workspace_t<decltype(f)> ws;
   heap_calls const c = count_heap_calls([&] {
     v = pp::evaluate(one);
     m = pp::evaluate(batch);
@@ -547,8 +564,17 @@ BOOST_AUTO_TEST_CASE(expressions_evaluate_and_differentiate_without_allocating) 
     auto const vg = pp::value_and_gradient(f, W);
     value2 = vg.value;
     dw2 = std::get<0>(vg.gradients);
+    m_ws = pp::evaluate(batch, batch_ws);
+    value_ws = pp::evaluate(f, ws);
+    dw_ws = std::get<0>(pp::gradient(f, ws, W, B));
+    auto const vg_ws = pp::value_and_gradient(f, ws, W);
+    value2_ws = vg_ws.value;
+    dw2_ws = std::get<0>(vg_ws.gradients);
   });
-  BOOST_TEST(c.total() == 0u, "evaluate, gradient, value_and_gradient: " << c);
+  BOOST_TEST(c.total() == 0u,
+             "evaluate, gradient, value_and_gradient, with and without a workspace: " << c);
+  BOOST_TEST(
+      (m_ws == m && value_ws == value && value2_ws == value2 && dw_ws == dw && dw2_ws == dw2));
   BOOST_TEST((all_finite(v) && all_finite(m) && all_finite(dw) && all_finite(db)));
   BOOST_TEST(value == value2);
   BOOST_TEST(std::isfinite(value));
@@ -558,14 +584,26 @@ BOOST_AUTO_TEST_CASE(expressions_evaluate_and_differentiate_without_allocating) 
 BOOST_AUTO_TEST_CASE(loss_and_gradient_allocates_nothing_for_any_loss) {
   net_t const net = initialised<net_t>(30);
   for_each_loss([&](char const* name, auto const& loss, auto const& x, auto const& targets) {
-    pp::gradient_t<net_t> g;
+    using x_t = std::remove_cvref_t<decltype(x)>;
+    using targets_t = std::remove_cvref_t<decltype(targets)>;
+    using loss_t = std::remove_cvref_t<decltype(loss)>;
+    pp::gradient_t<net_t> g, g_ws;
     auto dx = x;
-    float loss_value = 0, loss_value2 = 0;
+    auto dx_ws = x;
+    pp::gradient_workspace_t<net_t, x_t, targets_t, loss_t> ws;
+    pp::input_gradient_workspace_t<net_t, x_t, targets_t, loss_t> input_ws;
+    float loss_value = 0, loss_value2 = 0, loss_ws = 0, loss_ws2 = 0;
     heap_calls const c = count_heap_calls([&] {
       loss_value = pp::loss_and_gradient(net, x, targets, loss, g);
       loss_value2 = pp::loss_and_input_gradient(net, x, targets, loss, dx);
+      loss_ws = pp::loss_and_gradient(net, x, targets, loss, g_ws, ws);
+      loss_ws2 = pp::loss_and_input_gradient(net, x, targets, loss, dx_ws, input_ws);
     });
     BOOST_TEST(c.total() == 0u, "loss_and_gradient, " << name << ": " << c);
+    BOOST_TEST((loss_ws == loss_value && loss_ws2 == loss_value2 && dx_ws == dx), name);
+    for (std::size_t i = 0; i < net_t::param_count; ++i) {
+      BOOST_TEST(g_ws.params()[i] == g.params()[i], name);
+    }
     BOOST_TEST(std::isfinite(loss_value), name);
     BOOST_TEST(loss_value == loss_value2, name);
     BOOST_TEST(all_finite(g.params()), name);

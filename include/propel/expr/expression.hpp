@@ -20,7 +20,8 @@
 ///    gradient slots of the `sink` through its writers; subtrees without a requested leaf are
 ///    skipped at compile time. Whatever a node materialises on the way (a product's dJ/dZ, a
 ///    derivative handed to an operand) goes into its part of the scratch `s`, of type
-///    `scratch_type`, so that a backward pass needs no stack beyond a few scalars.
+///    `scratch_type`, so that a backward pass needs no stack beyond the kernels' frames and a
+///    few scalars.
 #pragma once
 
 #include <concepts>
@@ -48,14 +49,24 @@ concept ScalarExpression = Expression<E> &&(E::shape_type::rank == 0);
 
 /// The workspace of a forward and a backward pass of E: the values the forward pass caches
 /// (`cache`, all that evaluating E needs) and the buffers its backward pass fills
-/// (`scratch`). Its size is a compile-time constant: `sizeof(workspace_t<E>)`.
-template <class E>
+/// (`scratch`). Its size is a compile-time constant: `sizeof(workspace_t<E>)`. With
+/// Backward false it is the forward pass's part alone (`evaluation_workspace_t<E>`): what
+/// `evaluate` needs, and all that inference needs. The functions that take a workspace run
+/// in it and use no other stack than the kernels' frames and a few scalars; those that do not take
+/// one keep it on their stack.
+template <class E, bool Backward = true>
 struct workspace {
   typename E::cache_type cache;
   [[no_unique_address]] typename E::scratch_type scratch;
 };
+template <class E>
+struct workspace<E, false> {
+  typename E::cache_type cache;
+};
 template <Expression E>
 using workspace_t = workspace<std::remove_cv_t<E>>;
+template <Expression E>
+using evaluation_workspace_t = workspace<std::remove_cv_t<E>, false>;
 
 /// The value type of expression E: a scalar, a propel::vec or a propel::mat.
 template <Expression E>

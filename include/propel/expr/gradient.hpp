@@ -82,16 +82,39 @@ struct distinct_ids<Id, Rest...>
 
 }  // namespace detail
 
-/// The value of an expression: a scalar, a propel::vec or a propel::mat.
-template <Expression E>
-[[nodiscard]] constexpr value_t<E> evaluate(E const& e) {
-  typename E::cache_type c;  // a forward pass only: no backward scratch
-  value_t<E> out;
+namespace detail {
+
+/// Runs e forward in the cache c and stores its value into out. Always inlined into the two
+/// overloads of evaluate, each of which returns its own `out` (no copy of the result).
+template <class E, class C, class V>
+PROPEL_ALWAYS_INLINE constexpr void evaluate_into(E const& e, C& c, V& out) {
   // row by row where the range covers whole rows: a bias is then read at its column
   e.forward(c, [&](std::size_t begin, std::size_t end) {
-    detail::for_each_element(e, c, begin, end,
-                             [&](std::size_t i, auto v) { detail::flat(out, i) = v; });
+    for_each_element(e, c, begin, end, [&](std::size_t i, auto v) { flat(out, i) = v; });
   });
+}
+
+}  // namespace detail
+
+/// The value of an expression: a scalar, a propel::vec or a propel::mat, computed in the
+/// caller's workspace `ws` (an evaluation_workspace_t<E>, or a workspace_t<E>, of which it uses
+/// the forward pass's part): no other memory but the kernels' frames and a few scalars of
+/// stack.
+template <Expression E, bool Backward>
+[[nodiscard]] constexpr value_t<E> evaluate(E const& e,
+                                            workspace<std::remove_cv_t<E>, Backward>& ws) {
+  value_t<E> out;
+  detail::evaluate_into(e, ws.cache, out);
+  return out;
+}
+
+/// The value of an expression, its workspace on the stack:
+/// sizeof(evaluation_workspace_t<E>) bytes. The same bits as with a workspace of the caller's.
+template <Expression E>
+[[nodiscard]] constexpr value_t<E> evaluate(E const& e) {
+  evaluation_workspace_t<E> ws;  // a forward pass only: no backward scratch
+  value_t<E> out;
+  detail::evaluate_into(e, ws.cache, out);
   return out;
 }
 
@@ -126,32 +149,85 @@ struct value_and_gradients {
   std::tuple<Vs...> gradients;
 };
 
+namespace detail {
+
+/// Runs e forward and backward in ws, storing its value into `value` and the derivatives with
+/// respect to `wrt...` into `gradients` (a tuple of tensors, zeroed).
+template <class E, class G, class... Leaves>
+constexpr void run_gradient(E const& e, workspace_t<E>& ws, typename E::value_type& value,
+                            G& gradients, Leaves const&...) {
+  std::apply(
+      [&](auto&... g) {
+        gradient_sink<typename E::value_type, typename Leaves::id...> sink{{g.elements...}};
+        value = forward(e, ws);
+        backward(e, ws, sink);
+      },
+      gradients);
+}
+
+/// The value and the derivatives of a checked value_and_gradient call, and the derivatives
+/// alone (a tuple) of a gradient call. One object and one return each, so that the result is
+/// built in the caller's storage, not in this frame.
+template <class E, class... Leaves>
+[[nodiscard]] constexpr auto value_and_gradient_in(E const& e, workspace_t<E>& ws,
+                                                   Leaves const&... wrt) {
+  value_and_gradients<typename E::value_type,
+                      std::remove_cv_t<std::remove_pointer_t<decltype(wrt.data)>>...>
+      result{};
+  run_gradient(e, ws, result.value, result.gradients, wrt...);
+  return result;
+}
+template <class E, class... Leaves>
+[[nodiscard]] constexpr auto gradient_in(E const& e, workspace_t<E>& ws, Leaves const&... wrt) {
+  std::tuple<std::remove_cv_t<std::remove_pointer_t<decltype(wrt.data)>>...> result{};
+  typename E::value_type value{};
+  run_gradient(e, ws, value, result, wrt...);
+  return result;
+}
+
+}  // namespace detail
+
+/// value_and_gradient and gradient run in the caller's workspace `ws` (a workspace_t<E>) when
+/// it follows the expression, and otherwise keep one on the stack: sizeof(workspace_t<E>)
+/// bytes. Either way the results are the same bits.
 template <Expression E, class... Leaves>
-[[nodiscard]] constexpr auto value_and_gradient(E const& e, Leaves const&... wrt) {
+[[nodiscard]] constexpr auto value_and_gradient(E const& e, workspace_t<E>& ws,
+                                                Leaves const&... wrt) {
   static_assert(detail::check_scalar_result<E>::ok);
   static_assert((detail::check_wrt<E, Leaves>::ok && ...));
   using T = typename E::value_type;
   if constexpr (E::shape_type::rank == 0 && (detail::is_leaf_v<Leaves> && ...)) {
     static_assert(detail::distinct_ids<typename Leaves::id...>::value,
                   "propel::gradient: a variable is asked for twice");
-    value_and_gradients<T, std::remove_cv_t<std::remove_pointer_t<decltype(wrt.data)>>...> result{};
-    std::apply(
-        [&](auto&... g) {
-          gradient_sink<T, typename Leaves::id...> sink{{g.elements...}};
-          workspace_t<E> ws;
-          result.value = forward(e, ws);
-          backward(e, ws, sink);
-        },
-        result.gradients);
-    return result;
+    return detail::value_and_gradient_in(e, ws, wrt...);
   } else {
     return value_and_gradients<T>{};  // reported above; no second error
   }
 }
 
 template <Expression E, class... Leaves>
+[[nodiscard]] constexpr auto value_and_gradient(E const& e, Leaves const&... wrt) {
+  workspace_t<E> ws;
+  return value_and_gradient(e, ws, wrt...);
+}
+
+template <Expression E, class... Leaves>
+[[nodiscard]] constexpr auto gradient(E const& e, workspace_t<E>& ws, Leaves const&... wrt) {
+  static_assert(detail::check_scalar_result<E>::ok);
+  static_assert((detail::check_wrt<E, Leaves>::ok && ...));
+  if constexpr (E::shape_type::rank == 0 && (detail::is_leaf_v<Leaves> && ...)) {
+    static_assert(detail::distinct_ids<typename Leaves::id...>::value,
+                  "propel::gradient: a variable is asked for twice");
+    return detail::gradient_in(e, ws, wrt...);
+  } else {
+    return std::tuple<>{};  // reported above; no second error
+  }
+}
+
+template <Expression E, class... Leaves>
 [[nodiscard]] constexpr auto gradient(E const& e, Leaves const&... wrt) {
-  return value_and_gradient(e, wrt...).gradients;
+  workspace_t<E> ws;
+  return gradient(e, ws, wrt...);
 }
 
 }  // namespace propel

@@ -221,13 +221,29 @@ struct check_network_input {
 
 }  // namespace detail
 
+/// The workspace of loss_and_gradient for a Net on inputs X against Targets with Loss: the
+/// activations, cached values and backward buffers of the loss expression. `sizeof` it (or
+/// propel::workspace_bytes) for its bytes.
+template <class Net, class X, class Targets, class Loss>
+using gradient_workspace_t = workspace_t<detail::loss_expression_t<Net, X, Targets, Loss>>;
+
+/// The workspace of loss_and_input_gradient for a Net on inputs X against Targets with Loss.
+template <class Net, class X, class Targets, class Loss>
+using input_gradient_workspace_t = workspace_t<decltype(std::declval<Loss const&>()(
+    std::declval<Net const&>().expression(
+        variable_of<detail::input_id<Net>>(std::declval<X const&>())),
+    std::declval<Targets const&>()))>;
+
 /// The loss of `net` on inputs X (a vec, or a mat with one sample per row) against
 /// `targets`, and its gradient with respect to every parameter, written into g (same
 /// layout as net.params()). `loss` is any callable that turns the network's output
 /// expression and the targets into a scalar expression: propel::mse{}, propel::huber{d},
 /// propel::softmax_cross_entropy{} (int label or std::array<int, B> labels, or one-hot
 /// targets), propel::bce_with_logits{}, or one of the caller's, written with the expression
-/// layer. No heap: the workspace is sized at compile time.
+/// layer. No heap: the workspace is sized at compile time. With a last argument `ws`, a
+/// propel::gradient_workspace_t<Net, X, Targets, Loss>, it runs in the caller's workspace
+/// and needs no stack beyond the kernels' frames; without, it keeps the workspace on its
+/// stack (propel::workspace_bytes<Net, X, Targets, Loss> bytes). The same bits either way.
 ///
 /// Bad input is refused, and the caller can tell: when an input or a value target is NaN or
 /// infinite, or a cross-entropy label is not a class of the network (PyTorch raises an
@@ -236,27 +252,47 @@ struct check_network_input {
 /// derivatives NaN, and an infinite weight can leave the loss finite (relu zeroes a unit
 /// whose pre-activation is -inf) while derivatives it reaches through a product are NaN
 /// (0 times infinity). A non-finite loss means the gradient is not to be used.
+/// Diagnostics: "the workspace is not the one for this network and input".
+template <class Net, class X, class Targets, class Loss, class E>
+constexpr typename Net::value_type loss_and_gradient(Net const& net, X const& x,
+                                                     Targets const& targets, Loss const& loss,
+                                                     gradient_t<Net>& g,
+                                                     workspace<E>& ws) noexcept {
+  static_assert(detail::check_network_input<X>::ok);
+  if constexpr (Tensor<X>) {
+    using T = typename Net::value_type;
+    using expected = std::remove_cv_t<detail::loss_expression_t<Net, X, Targets, Loss>>;
+    static_assert(detail::check_workspace<expected, E>::ok);
+    if constexpr (std::is_same_v<expected, E>) {
+      if (!detail::step_data_ok<Net, Loss>(x, targets)) {
+        for_each_tensor(
+            [](std::size_t n, T* p) {
+              for (std::size_t i = 0; i < n; ++i) p[i] = std::numeric_limits<T>::quiet_NaN();
+            },
+            g);
+        return std::numeric_limits<T>::quiet_NaN();
+      }
+      auto const f = loss(net.expression(constant(x)), targets);
+      auto const value = forward(f, ws);
+      std::array<gradient_t<Net>, 0> no_state;
+      detail::network_backward(f, ws, static_cast<Net*>(nullptr), &g, detail::no_step{}, no_state);
+      return value;
+    } else {
+      return T{};  // reported above
+    }
+  } else {
+    return typename Net::value_type{};  // reported above
+  }
+}
+
 template <class Net, class X, class Targets, class Loss>
 constexpr typename Net::value_type loss_and_gradient(Net const& net, X const& x,
                                                      Targets const& targets, Loss const& loss,
                                                      gradient_t<Net>& g) noexcept {
   static_assert(detail::check_network_input<X>::ok);
   if constexpr (Tensor<X>) {
-    using T = typename Net::value_type;
-    if (!detail::step_data_ok<Net, Loss>(x, targets)) {
-      for_each_tensor(
-          [](std::size_t n, T* p) {
-            for (std::size_t i = 0; i < n; ++i) p[i] = std::numeric_limits<T>::quiet_NaN();
-          },
-          g);
-      return std::numeric_limits<T>::quiet_NaN();
-    }
-    auto const f = loss(net.expression(constant(x)), targets);
-    workspace_t<decltype(f)> ws;
-    auto const value = forward(f, ws);
-    std::array<gradient_t<Net>, 0> no_state;
-    detail::network_backward(f, ws, static_cast<Net*>(nullptr), &g, detail::no_step{}, no_state);
-    return value;
+    gradient_workspace_t<Net, X, Targets, Loss> ws;
+    return loss_and_gradient(net, x, targets, loss, g, ws);
   } else {
     return typename Net::value_type{};  // reported above
   }
@@ -264,25 +300,46 @@ constexpr typename Net::value_type loss_and_gradient(Net const& net, X const& x,
 
 /// The loss of `net` on X against `targets`, and its gradient with respect to the input X
 /// (written into dx, shaped like X): for sensitivity analysis and input-space losses. Bad
-/// input is refused as by loss_and_gradient: NaN, and every element of dx NaN.
+/// input is refused as by loss_and_gradient: NaN, and every element of dx NaN. With a last
+/// argument `ws`, a propel::input_gradient_workspace_t<Net, X, Targets, Loss>, it runs in
+/// the caller's workspace; without, it keeps that workspace on its stack.
+template <class Net, class X, class Targets, class Loss, class E>
+constexpr typename Net::value_type loss_and_input_gradient(Net const& net, X const& x,
+                                                           Targets const& targets, Loss const& loss,
+                                                           X& dx, workspace<E>& ws) noexcept {
+  static_assert(detail::check_network_input<X>::ok);
+  if constexpr (Tensor<X>) {
+    using T = typename Net::value_type;
+    using expected = std::remove_cv_t<decltype(loss(
+        net.expression(variable_of<detail::input_id<Net>>(x)), targets))>;
+    static_assert(detail::check_workspace<expected, E>::ok);
+    if constexpr (std::is_same_v<expected, E>) {
+      if (!detail::step_data_ok<Net, Loss>(x, targets)) {
+        for (auto& d : dx) d = std::numeric_limits<T>::quiet_NaN();
+        return std::numeric_limits<T>::quiet_NaN();
+      }
+      auto const f = loss(net.expression(variable_of<detail::input_id<Net>>(x)), targets);
+      auto const value = forward(f, ws);
+      for (auto& d : dx) d = T(0);
+      gradient_sink<T, detail::input_id<Net>> sink{{dx.data()}};
+      backward(f, ws, sink);
+      return value;
+    } else {
+      return T{};  // reported above
+    }
+  } else {
+    return typename Net::value_type{};  // reported above
+  }
+}
+
 template <class Net, class X, class Targets, class Loss>
 constexpr typename Net::value_type loss_and_input_gradient(Net const& net, X const& x,
                                                            Targets const& targets, Loss const& loss,
                                                            X& dx) noexcept {
   static_assert(detail::check_network_input<X>::ok);
   if constexpr (Tensor<X>) {
-    using T = typename Net::value_type;
-    if (!detail::step_data_ok<Net, Loss>(x, targets)) {
-      for (auto& d : dx) d = std::numeric_limits<T>::quiet_NaN();
-      return std::numeric_limits<T>::quiet_NaN();
-    }
-    auto const f = loss(net.expression(variable_of<detail::input_id<Net>>(x)), targets);
-    workspace_t<decltype(f)> ws;
-    auto const value = forward(f, ws);
-    for (auto& d : dx) d = typename Net::value_type(0);
-    gradient_sink<typename Net::value_type, detail::input_id<Net>> sink{{dx.data()}};
-    backward(f, ws, sink);
-    return value;
+    input_gradient_workspace_t<Net, X, Targets, Loss> ws;
+    return loss_and_input_gradient(net, x, targets, loss, dx, ws);
   } else {
     return typename Net::value_type{};  // reported above
   }
@@ -290,9 +347,9 @@ constexpr typename Net::value_type loss_and_input_gradient(Net const& net, X con
 
 /// The number of bytes of workspace (activations, cached values and the backward pass's
 /// buffers) that one training step of Net on inputs X against Targets with Loss needs:
-/// loss_and_gradient keeps it on its stack, a propel::trainer holds it.
+/// loss_and_gradient without a workspace argument keeps it on its stack, a propel::trainer
+/// holds it.
 template <class Net, class X, class Targets, class Loss>
-inline constexpr std::size_t workspace_bytes =
-    sizeof(workspace_t<detail::loss_expression_t<Net, X, Targets, Loss>>);
+inline constexpr std::size_t workspace_bytes = sizeof(gradient_workspace_t<Net, X, Targets, Loss>);
 
 }  // namespace propel

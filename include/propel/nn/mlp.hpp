@@ -59,6 +59,19 @@ struct check_input_width {
   static constexpr bool ok = true;
 };
 
+/// Rejects a caller's workspace laid out for another expression (another network, input
+/// shape, loss or target form).
+template <class Expected, class Given>
+struct check_workspace {
+  static_assert(std::is_same_v<Expected, Given>,
+                "propel: the workspace is not the one for this network and input (or this "
+                "loss and targets): declare it as propel::inference_workspace_t<Net, X> for "
+                "net(x, ws), propel::gradient_workspace_t<Net, X, Targets, Loss> for "
+                "loss_and_gradient, propel::input_gradient_workspace_t<Net, X, Targets, Loss> "
+                "for loss_and_input_gradient");
+  static constexpr bool ok = true;
+};
+
 template <std::size_t OutputOfFirst, std::size_t InputOfSecond>
 struct check_chain {
   static_assert(OutputOfFirst == InputOfSecond,
@@ -116,7 +129,9 @@ class mlp : public param_block<T, Input::size, Layers::size...> {
         [this](auto const& e, auto i) { return this->layer_expression<decltype(i)::value>(e); });
   }
 
-  /// The output for one sample.
+  /// The output for one sample. Its workspace (the activations) is on the stack:
+  /// sizeof(propel::inference_workspace_t<mlp, vec<T, input_size>>) bytes; pass one of those
+  /// as a second argument to keep the stack to the kernels' frames. The same bits either way.
   template <class U, std::size_t N>
   [[nodiscard]] constexpr vec<T, output_size> operator()(vec<U, N> const& x) const {
     static_assert(detail::check_input_width<input_size, N>::ok);
@@ -127,7 +142,8 @@ class mlp : public param_block<T, Input::size, Layers::size...> {
       return {};  // reported above
     }
   }
-  /// The outputs for a batch, one sample per row.
+  /// The outputs for a batch, one sample per row; its workspace is on the stack as above,
+  /// sizeof(propel::inference_workspace_t<mlp, mat<T, B, input_size>>) bytes.
   template <class U, std::size_t B, std::size_t N>
   [[nodiscard]] constexpr mat<T, B, output_size> operator()(mat<U, B, N> const& x) const {
     static_assert(detail::check_input_width<input_size, N>::ok);
@@ -137,6 +153,19 @@ class mlp : public param_block<T, Input::size, Layers::size...> {
     } else {
       return {};  // reported above
     }
+  }
+  /// The output for one sample (vec) or a batch (mat), computed in the caller's workspace
+  /// `ws`, a propel::inference_workspace_t<mlp, X>: no other stack than the kernels' frames
+  /// and a few scalars. Diagnostics: "the workspace is not the one for this network and input".
+  template <class U, std::size_t N, class E, bool Backward>
+  [[nodiscard]] constexpr vec<T, output_size> operator()(vec<U, N> const& x,
+                                                         workspace<E, Backward>& ws) const {
+    return run_in<vec<T, output_size>>(x, ws);
+  }
+  template <class U, std::size_t B, std::size_t N, class E, bool Backward>
+  [[nodiscard]] constexpr mat<T, B, output_size> operator()(mat<U, B, N> const& x,
+                                                            workspace<E, Backward>& ws) const {
+    return run_in<mat<T, B, output_size>>(x, ws);
   }
 
   /// The variables (leaves) of layer I's weight and bias, as the expression layer sees them.
@@ -150,6 +179,25 @@ class mlp : public param_block<T, Input::size, Layers::size...> {
   }
 
  private:
+  template <class Out, class X, class E, bool Backward>
+  [[nodiscard]] constexpr Out run_in(X const& x, workspace<E, Backward>& ws) const {
+    using xs = typename X::shape_type;
+    constexpr std::size_t width = xs::rank == 1 ? xs::rows : xs::cols;
+    static_assert(detail::check_input_width<input_size, width>::ok);
+    static_assert(detail::check_same_scalar<T, typename X::value_type>::ok);
+    if constexpr (width == input_size && std::is_same_v<T, typename X::value_type>) {
+      using expected = std::remove_cv_t<decltype(expression(constant(x)))>;
+      static_assert(detail::check_workspace<expected, E>::ok);
+      if constexpr (std::is_same_v<expected, E>) {
+        return evaluate(expression(constant(x)), ws);
+      } else {
+        return {};  // reported above
+      }
+    } else {
+      return {};  // reported above
+    }
+  }
+
   template <std::size_t I, class X>
   [[nodiscard]] constexpr auto layer_expression(X const& x) const {
     using act = activation_t<I>;
@@ -170,6 +218,12 @@ class mlp : public param_block<T, Input::size, Layers::size...> {
     }
   }
 };
+
+/// The workspace of `net(x, ws)` for a Net on inputs X (a vec, or a mat of one sample per
+/// row): the activations of the forward pass. `sizeof` it for its bytes.
+template <class Net, class X>
+using inference_workspace_t = evaluation_workspace_t<decltype(std::declval<Net const&>().expression(
+    constant(std::declval<X const&>())))>;
 
 /// The gradient of a network: a parameter block with the layout of `Net::params()`.
 template <class Net>

@@ -84,7 +84,8 @@ struct check_trainer_workspace {
 /// to Batch samples (declare a batch size with a fourth argument,
 /// `propel::batch<32>`; the default is one sample at a time). All of it is sized at compile
 /// time (parameter_bytes, gradient_bytes, optimizer_state_bytes, activation_bytes); a step
-/// allocates nothing, throws nothing and needs only a few scalars of stack.
+/// allocates nothing, throws nothing and needs no stack beyond its kernels' frames and a few
+/// scalars (README, Stack).
 ///
 /// The optimizer's update runs inside the backward pass: each derivative moves its
 /// parameter as soon as it is complete (after the last read of that parameter), so a step
