@@ -313,13 +313,14 @@ constexpr void dot_tile(T const* PROPEL_RESTRICT x, T const* PROPEL_RESTRICT w,
   }
 }
 
-/// Accumulators per tile of gemm_nt_panel_simd: half the vector registers of AVX-512 or SVE
-/// (32), the same count in half the registers elsewhere.
+/// Accumulators per tile of gemm_nt_panel_simd, and rows per tile of a W x whose W fits L1:
+/// half the vector registers of AVX-512 or SVE (32), the same count in half the registers
+/// elsewhere.
 inline constexpr std::size_t dot_tile_size = PROPEL_VECTOR_BYTES >= 64 ? 16 : 8;
 
-/// W x (W: N x K row-major, M = 1): rows of W taken matvec_rows at a time, each dot product
-/// as matvec_sums vectors of partial sums. W is read once and from L2 (a layer worth
-/// streaming is larger than L1), so the product runs at the speed W streams in. That speed
+/// W x (W: N x K row-major, M = 1) for a W larger than L1: rows of W taken matvec_rows at a
+/// time, each dot product as matvec_sums vectors of partial sums. W is read once and from
+/// L2, so the product runs at the speed W streams in. That speed
 /// is reached by one sequential stream, the access the prefetchers follow best: several rows
 /// at a time are as many interleaved streams, and measured on an AVX-512 core (784 x 128
 /// floats) 2, 4, 8 or 16 rows at a time reach 60-67% of a plain streaming read, one row
@@ -365,8 +366,11 @@ constexpr void gemm_nt_dot(T const* x, T const* w, T* y) {
     };
     for (std::size_t o = 0; o < N; o += N) rows.template operator()<N>(o);
   } else if constexpr (M == 1) {
-    constexpr std::size_t ro = min_size(matvec_rows, N);
-    constexpr std::size_t s = L == vector_lanes<T> ? matvec_sums<T, K> : 1;
+    // a W that fits L1 (32 KiB on every core considered) is not streamed: dot_tile_size rows
+    // at a time then, their reductions done together (simd_sum_many)
+    constexpr bool stream = N * K * sizeof(T) > 32768 && L == vector_lanes<T>;
+    constexpr std::size_t ro = min_size(stream ? matvec_rows : dot_tile_size, N);
+    constexpr std::size_t s = stream ? matvec_sums<T, K> : 1;
     constexpr std::size_t n_main = N / ro * ro;
     for (std::size_t o = 0; o < n_main; o += ro) dot_tile<1, ro, K, L, s>(x, w + o * K, y + o, N);
     if constexpr (n_main < N) {
