@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: BSL-1.0
 /// \file The dense kernels behind product_expr: plain loops with compile-time trip counts,
 /// shaped so that the compiler keeps register tiles and vectorises them (no intrinsics, so
-/// the same source builds for any target, a Cortex-M4 included, and in constant evaluation).
+/// the same source builds for any target, a Cortex-M4 included, and in constant evaluation;
+/// only an empty asm statement, simd_pin, keeps loaded vectors in registers). The tile
+/// shapes follow from the target's vector width and register count (vector_registers,
+/// fma_chains, matvec_rows, nt_x_rows, bcast_rows).
 ///
 /// Two shapes of inner loop:
 ///  - dot tiles (dot_tile): a few rows of one operand against a few rows of the other, each
@@ -133,6 +136,23 @@ PROPEL_ALWAYS_INLINE void simd_sum_many(simd_t<T, B> const* acc, T* out) {
     simd_sum_many<T, B, N, W / 2>(next, out);
   }
 }
+
+/// Keeps v in a vector register from here on. A register tile uses each loaded vector for
+/// several FMAs; left alone, GCC folds the load into every one of them as a memory operand
+/// (one load per FMA instead of one per vector), and a tile that should issue about half a
+/// load per FMA then issues one or two and is bound by the two loads per cycle of the core
+/// rather than by its FMA units. An empty asm that takes and returns v in a register is
+/// opaque to the compiler, so the loaded value must live in one. No instruction is emitted.
+template <class V>
+PROPEL_ALWAYS_INLINE void simd_pin(V& v) {
+#if defined(__x86_64__) || defined(__i386__)
+  __asm__("" : "+v"(v));  // "v": any SSE/AVX register (the 32 of AVX-512 included)
+#elif defined(__aarch64__) || defined(__ARM_NEON)
+  __asm__("" : "+w"(v));  // "w": any SIMD/FP register
+#else
+  (void)v;
+#endif
+}
 #endif
 
 /// Elements of T in the widest vector register (PROPEL_VECTOR_BYTES); at least 1.
@@ -141,8 +161,21 @@ inline constexpr std::size_t vector_lanes = PROPEL_VECTOR_BYTES / sizeof(T) > 0
                                                 ? PROPEL_VECTOR_BYTES / sizeof(T)
                                                 : 1;
 
-/// Rows of each operand in a register tile: 4 x 4 dot products (or 4 rows x 2 vectors of a
-/// broadcast tile) fit the 32 vector registers of AVX-512 or SVE; fewer registers, smaller tiles.
+/// Vector registers the compiler may allocate: 32 with AVX-512 (zmm0-31) and on AArch64
+/// (v0-31, SVE's z0-31), 16 elsewhere (SSE and AVX2: xmm/ymm0-15; 32-bit NEON: q0-15).
+inline constexpr std::size_t vector_registers =
+#if defined(__AVX512F__) || defined(__aarch64__)
+    32;
+#else
+    16;
+#endif
+
+/// Independent FMA chains that keep a core's FMA units busy: 2 ports x 4 cycles of latency
+/// on the x86 cores of the last decade (Skylake to Sapphire Rapids, Zen 2 to Zen 5) and on
+/// the wide Arm cores. Fewer chains, and a register tile waits on its own sums.
+inline constexpr std::size_t fma_chains = 8;
+
+/// Vectors of a row of Y in a tile of gemm_nt_panel_simd: 4 with 64-byte vectors, else 2.
 inline constexpr std::size_t tile_rows = PROPEL_VECTOR_BYTES >= 64 ? 4 : 2;
 
 constexpr std::size_t floor_pow2(std::size_t n) noexcept {
@@ -268,12 +301,42 @@ constexpr void gemm_nt_scalar(T const* x, T const* w, T* y, Done const& done) {
 template <class T, std::size_t K>
 inline constexpr std::size_t dot_lanes = K < 8 ? 1 : min_size(vector_lanes<T>, floor_pow2(K));
 
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+/// One step of dot_tile: acc[i][o][s] += x[i K + p ...] w[o K + p ...], a vector each. The Ro
+/// vectors of w stay in registers, then each row of x is loaded once and FMA'd with all of
+/// them: Ri Ro accumulators, Ro + 1 other registers, Ri + Ro loads for Ri Ro FMAs (simd_pin:
+/// not one load per FMA). Always inlined: acc must stay in registers, and GCC stops inlining
+/// into a function as large as a network's forward pass.
+template <std::size_t Ri, std::size_t Ro, std::size_t K, std::size_t B, class T, class V,
+          std::size_t S>
+PROPEL_ALWAYS_INLINE void dot_step(V (&acc)[Ri][Ro][S], std::size_t s, T const* x, T const* w,
+                                   std::size_t p) {
+  V wv[Ro];
+  PROPEL_UNROLL(16)
+  for (std::size_t o = 0; o < Ro; ++o) {
+    V v = simd_load<T, B>(w + o * K + p);
+    simd_pin(v);  // a named register: pinned in place, an array element is also stored
+    wv[o] = v;
+  }
+  PROPEL_UNROLL(16)
+  for (std::size_t i = 0; i < Ri; ++i) {
+    V xv = simd_load<T, B>(x + i * K + p);
+    simd_pin(xv);
+    PROPEL_UNROLL(16)
+    for (std::size_t o = 0; o < Ro; ++o) acc[i][o][s] += xv * wv[o];
+  }
+}
+#endif
+
 /// y[i * ldy + o] = Σ_p x[i * K + p] w[o * K + p] for i < Ri, o < Ro: Ri rows of x against
-/// Ro rows of w, every dot product kept as L partial sums.
-template <std::size_t Ri, std::size_t Ro, std::size_t K, std::size_t L, class T>
+/// Ro rows of w, every dot product kept as S x L partial sums (S vectors of L lanes: lane l
+/// of vector s takes the products p ≡ s L + l modulo S L), reduced pairwise at the end:
+/// vector s + S/2 into vector s, ..., then the lanes as simd_sum does. S is a power of two.
+template <std::size_t Ri, std::size_t Ro, std::size_t K, std::size_t L, std::size_t S = 1, class T>
 constexpr void dot_tile(T const* PROPEL_RESTRICT x, T const* PROPEL_RESTRICT w,
                         T* PROPEL_RESTRICT y, std::size_t ldy) {
-  if constexpr (L == 1) {
+  static_assert((S & (S - 1)) == 0 && S > 0, "propel: dot_tile: S must be a power of two");
+  if constexpr (L == 1 && S == 1) {
     for (std::size_t i = 0; i < Ri; ++i) {
       for (std::size_t o = 0; o < Ro; ++o) {
         T s{};
@@ -282,45 +345,61 @@ constexpr void dot_tile(T const* PROPEL_RESTRICT x, T const* PROPEL_RESTRICT w,
       }
     }
   } else {
+    constexpr std::size_t step = L * S;
+    constexpr std::size_t main = K / step * step;
 #ifdef PROPEL_DETAIL_VECTOR_TYPES
     if (!std::is_constant_evaluated()) {
       constexpr std::size_t B = L * sizeof(T);
+      constexpr std::size_t whole = (K - main) / L;  // whole vectors past the main loop (< S)
+      constexpr std::size_t rest = K - main - whole * L;
       using V = simd_t<T, B>;
-      V acc[Ri][Ro] = {};
-      constexpr std::size_t main = K / L * L;
-      for (std::size_t p = 0; p < main; p += L) {
-        V xv[Ri];
-        for (std::size_t i = 0; i < Ri; ++i) xv[i] = simd_load<T, B>(x + i * K + p);
+      V acc[Ri][Ro][S];
+      for (std::size_t i = 0; i < Ri; ++i) {
         for (std::size_t o = 0; o < Ro; ++o) {
-          V const wv = simd_load<T, B>(w + o * K + p);
-          for (std::size_t i = 0; i < Ri; ++i) acc[i][o] += xv[i] * wv;
+          for (std::size_t s = 0; s < S; ++s) acc[i][o][s] = V{};
         }
       }
-      if constexpr (main < K) {
+      // kept a loop: completely unrolled (short rows), GCC hoists every vector of x out of
+      // the loop over rows of w and spills them
+      PROPEL_UNROLL(1)
+      for (std::size_t p = 0; p < main; p += step) {
+        for (std::size_t s = 0; s < S; ++s) dot_step<Ri, Ro, K, B>(acc, s, x, w, p + s * L);
+      }
+      for (std::size_t s = 0; s < whole; ++s) dot_step<Ri, Ro, K, B>(acc, s, x, w, main + s * L);
+      if constexpr (rest > 0) {
+        constexpr std::size_t q = main + whole * L;
         for (std::size_t i = 0; i < Ri; ++i) {
           for (std::size_t o = 0; o < Ro; ++o) {
             T tail[L] = {};
-            for (std::size_t l = 0; l < K - main; ++l) {
-              tail[l] = x[i * K + main + l] * w[o * K + main + l];
-            }
-            acc[i][o] += simd_load<T, B>(tail);
+            for (std::size_t l = 0; l < rest; ++l) tail[l] = x[i * K + q + l] * w[o * K + q + l];
+            acc[i][o][whole] += simd_load<T, B>(tail);
           }
         }
       }
+      V red[Ri * Ro];  // a copy: the address of acc taken, GCC keeps it in memory
+      for (std::size_t i = 0; i < Ri; ++i) {
+        for (std::size_t o = 0; o < Ro; ++o) {
+          for (std::size_t half = S / 2; half > 0; half /= 2) {
+            for (std::size_t s = 0; s < half; ++s) acc[i][o][s] += acc[i][o][s + half];
+          }
+          red[i * Ro + o] = acc[i][o][0];
+        }
+      }
       T sums[Ri * Ro];
-      simd_sum_many<T, B, Ri * Ro>(&acc[0][0], sums);
+      simd_sum_many<T, B, Ri * Ro>(red, sums);
       for (std::size_t i = 0; i < Ri; ++i) {
         for (std::size_t o = 0; o < Ro; ++o) y[i * ldy + o] = sums[i * Ro + o];
       }
       return;
     }
 #endif
-    T acc[Ri][Ro][L] = {};
-    constexpr std::size_t main = K / L * L;
-    for (std::size_t p = 0; p < main; p += L) {
+    // the same partial sums and the same order of additions, lane by lane
+    T acc[Ri][Ro][step] = {};
+    for (std::size_t p = 0; p < main; p += step) {
       for (std::size_t i = 0; i < Ri; ++i) {
         for (std::size_t o = 0; o < Ro; ++o) {
-          for (std::size_t l = 0; l < L; ++l) acc[i][o][l] += x[i * K + p + l] * w[o * K + p + l];
+          for (std::size_t l = 0; l < step; ++l)
+            acc[i][o][l] += x[i * K + p + l] * w[o * K + p + l];
         }
       }
     }
@@ -335,7 +414,7 @@ constexpr void dot_tile(T const* PROPEL_RESTRICT x, T const* PROPEL_RESTRICT w,
     }
     for (std::size_t i = 0; i < Ri; ++i) {
       for (std::size_t o = 0; o < Ro; ++o) {
-        for (std::size_t half = L / 2; half > 0; half /= 2) {
+        for (std::size_t half = step / 2; half > 0; half /= 2) {
           for (std::size_t l = 0; l < half; ++l) acc[i][o][l] += acc[i][o][l + half];
         }
         y[i * ldy + o] = acc[i][o][0];
@@ -344,32 +423,85 @@ constexpr void dot_tile(T const* PROPEL_RESTRICT x, T const* PROPEL_RESTRICT w,
   }
 }
 
-/// Dot products per dot tile (Ri x Ro accumulators): half the vector registers of AVX-512
-/// or SVE (32), the same count in half the registers elsewhere.
+/// Accumulators per tile of gemm_nt_panel_simd, and rows per tile of a W x whose W fits L1:
+/// half the vector registers of AVX-512 or SVE (32), the same count in half the registers
+/// elsewhere.
 inline constexpr std::size_t dot_tile_size = PROPEL_VECTOR_BYTES >= 64 ? 16 : 8;
 
+/// W x (W: N x K row-major, M = 1) for a W larger than L1: rows of W taken matvec_rows at a
+/// time, each dot product as matvec_sums vectors of partial sums. W is read once and from
+/// L2, so the product runs at the speed W streams in. That speed
+/// is reached by one sequential stream, the access the prefetchers follow best: several rows
+/// at a time are as many interleaved streams, and measured on an AVX-512 core (784 x 128
+/// floats) 2, 4, 8 or 16 rows at a time reach 60-67% of a plain streaming read, one row
+/// 93-98%. One row reloads the vector of x for every vector of W, though: two loads per FMA,
+/// and cores load two vectors per cycle, so one row streams one vector of W per cycle: 64
+/// bytes with AVX-512, over what L2 delivers (48-64 bytes per cycle), but 32 with AVX2 and
+/// 16 with 128-bit vectors, under it. There R rows share each vector of x (R/(R + 1) of the
+/// loads are W): 2 rows with 32-byte vectors, 4 with 16-byte ones.
+inline constexpr std::size_t matvec_rows =
+    PROPEL_VECTOR_BYTES >= 64 ? 1 : (PROPEL_VECTOR_BYTES >= 32 ? 2 : 4);
+/// Partial sums (vectors) per row: fma_chains over the matvec_rows rows, at most what a dot
+/// product of K elements fills (a power of two).
+template <class T, std::size_t K>
+inline constexpr std::size_t matvec_sums = min_size(
+    fma_chains / matvec_rows, floor_pow2(K / vector_lanes<T> > 0 ? K / vector_lanes<T> : 1));
+
+/// The register tile of a batch X Wᵀ (M > 1), nt_x_rows rows of X x nt_w_rows rows of W,
+/// each dot product one vector of partial sums. A step loads the vectors of nt_w_rows rows
+/// of W (kept), then one of each row of X, FMA'd with all of them: Ri Ro accumulators, Ro
+/// vectors of W and one of X live, Ri + Ro loads for Ri Ro FMAs. With 32 registers: 8 x 3
+/// (24 accumulators, 28 registers, 11 loads per 24 FMAs); with 16: 4 x 2 (8 accumulators,
+/// the fma_chains needed, 11 registers: 4 x 3 would need all 16, and spill). X is the outer
+/// loop (gemm_nt_dot): Ri rows of X stay in L1 while W streams past them from L2, Ro rows
+/// at a time: Ro vector loads from L2 per Ri Ro FMAs, well under what L2 delivers.
+inline constexpr std::size_t nt_x_rows = vector_registers >= 32 ? 8 : 4;
+inline constexpr std::size_t nt_w_rows = vector_registers >= 32 ? 3 : 2;
+
 /// Y = X Wᵀ in dot tiles: Y[r * N + o] = Σ_p X[r * K + p] W[o * K + p] (X is M x K, W is
-/// N x K, both row-major). With M = 1 this is the matrix·vector product W x, dot_tile_size
-/// rows of W at a time (their sums reduced together); a batch takes tile_rows rows of W
-/// against as many rows of X as the tile holds.
-template <std::size_t M, std::size_t N, std::size_t K, class T>
+/// N x K, both row-major). With M = 1 this is the matrix·vector product W x (matvec_rows);
+/// a batch goes in tiles of Ri rows of X x Ro rows of W (nt_x_rows, nt_w_rows), the rows of
+/// X outermost. Without vectors (L = 1), each row of X against all of W in plain sums.
+template <std::size_t M, std::size_t N, std::size_t K, class T, std::size_t Ri = nt_x_rows,
+          std::size_t Ro = nt_w_rows>
 constexpr void gemm_nt_dot(T const* x, T const* w, T* y) {
   constexpr std::size_t L = dot_lanes<T, K>;
-  constexpr std::size_t ro = L == 1 ? N : min_size(M == 1 ? dot_tile_size : tile_rows, N);
-  constexpr std::size_t n_main = N / ro * ro;
-  auto rows = [&]<std::size_t Ro>(std::size_t o) {
-    constexpr std::size_t ri =
-        L == 1 ? 1 : min_size(dot_tile_size / Ro > 0 ? dot_tile_size / Ro : 1, M);
+  if constexpr (L == 1) {
+    // in this form (a call per block of rows of W, one block) the Cortex-M4's code is the
+    // smallest: GCC inlines the layers of a network into one function
+    auto rows = [&]<std::size_t Rw>(std::size_t o) {
+      for (std::size_t r = 0; r < M; ++r) {
+        dot_tile<1, Rw, K, 1>(x + r * K, w + o * K, y + r * N + o, N);
+      }
+    };
+    for (std::size_t o = 0; o < N; o += N) rows.template operator()<N>(o);
+  } else if constexpr (M == 1) {
+    // a W that fits L1 (32 KiB on every core considered) is not streamed: dot_tile_size rows
+    // at a time then, their reductions done together (simd_sum_many)
+    constexpr bool stream = N * K * sizeof(T) > 32768 && L == vector_lanes<T>;
+    constexpr std::size_t ro = min_size(stream ? matvec_rows : dot_tile_size, N);
+    constexpr std::size_t s = stream ? matvec_sums<T, K> : 1;
+    constexpr std::size_t n_main = N / ro * ro;
+    for (std::size_t o = 0; o < n_main; o += ro) dot_tile<1, ro, K, L, s>(x, w + o * K, y + o, N);
+    if constexpr (n_main < N) {
+      dot_tile<1, N - n_main, K, L, s>(x, w + n_main * K, y + n_main, N);
+    }
+  } else {
+    constexpr std::size_t ri = min_size(Ri, M);
+    constexpr std::size_t ro = min_size(Ro, N);
     constexpr std::size_t m_main = M / ri * ri;
-    for (std::size_t r = 0; r < m_main; r += ri) {
-      dot_tile<ri, Ro, K, L>(x + r * K, w + o * K, y + r * N + o, N);
-    }
-    if constexpr (m_main < M) {
-      dot_tile<M - m_main, Ro, K, L>(x + m_main * K, w + o * K, y + m_main * N + o, N);
-    }
-  };
-  for (std::size_t o = 0; o < n_main; o += ro) rows.template operator()<ro>(o);
-  if constexpr (n_main < N) rows.template operator()<N - n_main>(n_main);
+    constexpr std::size_t n_main = N / ro * ro;
+    auto rows = [&]<std::size_t Rx>(std::size_t r) {
+      for (std::size_t o = 0; o < n_main; o += ro) {
+        dot_tile<Rx, ro, K, L>(x + r * K, w + o * K, y + r * N + o, N);
+      }
+      if constexpr (n_main < N) {
+        dot_tile<Rx, N - n_main, K, L>(x + r * K, w + n_main * K, y + r * N + n_main, N);
+      }
+    };
+    for (std::size_t r = 0; r < m_main; r += ri) rows.template operator()<ri>(r);
+    if constexpr (m_main < M) rows.template operator()<M - m_main>(m_main);
+  }
 }
 
 /// Interleaved partial sums per accumulator of a broadcast tile of Ri x Cj over P products.
@@ -425,10 +557,20 @@ constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b
       }
       for_split_sums<S, P>([&](std::size_t s, std::size_t p) {
         auto& sum = acc[s];
+        // cv vectors of b and one broadcast a(i, p) at a time in registers: cv + Ri loads
+        // for Ri cv FMAs (simd_pin)
         V bv[cv];
-        for (std::size_t v = 0; v < cv; ++v) bv[v] = simd_load(b + p * Ldb + v * L);
+        PROPEL_UNROLL(16)
+        for (std::size_t v = 0; v < cv; ++v) {
+          V loaded = simd_load(b + p * Ldb + v * L);
+          simd_pin(loaded);
+          bv[v] = loaded;
+        }
+        PROPEL_UNROLL(16)
         for (std::size_t i = 0; i < Ri; ++i) {
-          T const aip = a[i * As + p * Ps];
+          V aip = a[i * As + p * Ps] - V{};  // a broadcast (x - 0 is x, -0 included)
+          simd_pin(aip);
+          PROPEL_UNROLL(16)
           for (std::size_t v = 0; v < cv; ++v) sum[i][v] += aip * bv[v];
         }
       });
@@ -463,11 +605,18 @@ constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b
   }
 }
 
-/// The tile of gemm_bcast with vectors: bcast_rows x bcast_vectors accumulators, enough
-/// independent FMAs to cover their latency (16 of 32 registers with AVX-512, 8 of 16 with
-/// AVX2 or 128-bit vectors). Without a vector unit, 2 x 2 scalars.
-inline constexpr std::size_t bcast_rows = PROPEL_VECTOR_BYTES >= 16 ? 4 : 2;
-inline constexpr std::size_t bcast_vectors = PROPEL_VECTOR_BYTES >= 64 ? 4 : 2;
+/// The tile of gemm_bcast with vectors: bcast_rows x bcast_vectors accumulators. A step
+/// keeps bcast_vectors vectors of B and one broadcast element of A in registers besides the
+/// accumulators, and loads bcast_rows + bcast_vectors of them for bcast_rows bcast_vectors
+/// FMAs. With 32 registers (AVX-512, AArch64): 8 x 3, 24 accumulators (3 times fma_chains),
+/// 28 registers, 11 loads per 24 FMAs; with 16 (AVX2, SSE, 32-bit NEON): 4 x 2, the 8
+/// fma_chains in 11 registers (6 x 2 would leave one spare, and every tail of 4-row
+/// layers would be a 2-row tile). Without a vector unit, 2 x 2 scalars (the registers of a
+/// Cortex-M4).
+inline constexpr std::size_t bcast_rows =
+    PROPEL_VECTOR_BYTES >= 16 ? (vector_registers >= 32 ? 8 : 4) : 2;
+inline constexpr std::size_t bcast_vectors =
+    PROPEL_VECTOR_BYTES >= 16 ? (vector_registers >= 32 ? 3 : 2) : 2;
 
 /// C (M x N) from A (M x P, element (i, p) at a[i * As + p * Ps]) times B (P x N,
 /// row-major with leading dimension Ldb) in broadcast tiles: acc = init(i, j), then the
@@ -607,10 +756,15 @@ inline void gemm_nt_panel_simd(T const* PROPEL_RESTRICT x, T const* PROPEL_RESTR
       }
     }
     for (std::size_t p = 0; p < Pc; ++p) {
-      V bv[Cv];
-      for (std::size_t c = 0; c < Cv; ++c) bv[c] = simd_load(panel + p * ld + (v0 + c) * L);
+      V bv[Cv];  // in registers, as a broadcast element of x (simd_pin)
+      for (std::size_t c = 0; c < Cv; ++c) {
+        V loaded = simd_load(panel + p * ld + (v0 + c) * L);
+        simd_pin(loaded);
+        bv[c] = loaded;
+      }
       for (std::size_t i = 0; i < Ri; ++i) {
-        T const a = x[(i0 + i) * K + p0 + p];
+        V a = x[(i0 + i) * K + p0 + p] - V{};  // a broadcast (x - 0 is x, -0 included)
+        simd_pin(a);
         for (std::size_t c = 0; c < Cv; ++c) acc[i][c] += a * bv[c];
       }
     }
