@@ -5,6 +5,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <propel/detail/kernels.hpp>
 #include <propel/expr/expression.hpp>
 #include <type_traits>
 #include <utility>
@@ -30,6 +31,49 @@ PROPEL_ALWAYS_INLINE constexpr T chain_of_value(Op const& op, T adj, T y) {
   } else {
     return adj * op.derivative_of_value(y);
   }
+}
+
+/// Whether Op has a vector form for T: `op.vector_value(v)` on a simd_t<T>, lane by lane the
+/// bits of op.value. Element-wise loops over it then run on whole vectors by construction
+/// rather than by the grace of the compiler's inliner and vectoriser (a tanh, about 40
+/// operations, is often inlined but left scalar, or not inlined at all).
+template <class Op, class T>
+inline constexpr bool has_vector_value_v = [] {
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  if constexpr (vector_lanes < T >> 1) {
+    return requires(Op const& op, simd_t<T> v) {
+      { op.vector_value(v) } -> std::same_as<simd_t<T>>;
+    };
+  }
+#endif
+  return false;
+}();
+
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+/// p[i] = op.value(p[i]) for i < n, fewer than a vector's worth: one vector padded with
+/// zeros. A function of its own, so that the loop calling it keeps one copy of the vector form.
+template <class Op, class T>
+void apply_vector_value_part(Op const& op, T* p, std::size_t n) {
+  T part[vector_lanes<T>] = {};
+  for (std::size_t l = 0; l < n; ++l) part[l] = p[l];
+  simd_store(part, op.vector_value(simd_load(part)));
+  for (std::size_t l = 0; l < n; ++l) p[l] = part[l];
+}
+#endif
+
+/// p[i] = op.value(p[i]) for i in [begin, end) through Op's vector form (run time only): whole
+/// vectors, then the elements past them as one padded vector.
+template <class Op, class T>
+PROPEL_ALWAYS_INLINE void apply_vector_value(Op const& op, T* p, std::size_t begin,
+                                             std::size_t end) {
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  constexpr std::size_t L = vector_lanes<T>;
+  std::size_t i = begin;
+  for (; i + L <= end; i += L) simd_store(p + i, op.vector_value(simd_load(p + i)));
+  if (i < end) apply_vector_value_part(op, p + i, end - i);
+#else
+  (void)op, (void)p, (void)begin, (void)end;
+#endif
 }
 }  // namespace detail
 
@@ -64,6 +108,17 @@ struct unary_expr {
   constexpr void forward(cache_type& c, Epi const& epi) const {
     if constexpr (keeps_value) {
       arg.forward(c.arg, [&](std::size_t begin, std::size_t end) {
+        if constexpr (detail::has_vector_value_v<Op, value_type>) {
+          if (!std::is_constant_evaluated()) {
+            // the arguments first (a sum or a copy, cheap in any form), then Op on vectors
+            detail::for_each_element(arg, c.arg, begin, end, [&](std::size_t i, value_type v) {
+              detail::flat(c.out, i) = v;
+            });
+            detail::apply_vector_value(op, &detail::flat(c.out, 0), begin, end);
+            epi(begin, end);
+            return;
+          }
+        }
         detail::for_each_element(arg, c.arg, begin, end, [&](std::size_t i, value_type v) {
           detail::flat(c.out, i) = op.value(v);
         });

@@ -101,8 +101,8 @@ struct leaky_relu : detail::activation_call<leaky_relu> {
 };
 
 /// y = tanh x. For float at run time a branch-free tanh (within detail::fast_tanh_max_ulps of
-/// the exact value) that vectorises in the epilogue of the product feeding it; otherwise
-/// detail::math::tanh.
+/// the exact value), applied a vector at a time where the target has vector registers
+/// (vector_value); otherwise detail::math::tanh.
 struct tanh : detail::activation_call<tanh> {
   template <class T>
   [[nodiscard]] constexpr T value(T x) const noexcept {
@@ -111,6 +111,13 @@ struct tanh : detail::activation_call<tanh> {
     }
     return detail::math::tanh(x);
   }
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  /// value(x) on a vector of floats at run time (see detail::has_vector_value_v): the same
+  /// bits, lane by lane, as value(float).
+  PROPEL_ALWAYS_INLINE detail::simd_t<float> vector_value(detail::simd_t<float> x) const noexcept {
+    return detail::fast_tanh(x);
+  }
+#endif
   template <class T>
   [[nodiscard]] constexpr T derivative(T x) const noexcept {
     return derivative_of_value(value(x));
