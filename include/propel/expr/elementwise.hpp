@@ -5,7 +5,7 @@
 
 #include <concepts>
 #include <cstddef>
-#include <propel/detail/kernels.hpp>
+#include <propel/detail/vector_elements.hpp>
 #include <propel/expr/expression.hpp>
 #include <type_traits>
 #include <utility>
@@ -31,49 +31,6 @@ PROPEL_ALWAYS_INLINE constexpr T chain_of_value(Op const& op, T adj, T y) {
   } else {
     return adj * op.derivative_of_value(y);
   }
-}
-
-/// Whether Op has a vector form for T: `op.vector_value(v)` on a simd_t<T>, lane by lane the
-/// bits of op.value. Element-wise loops over it then run on whole vectors by construction
-/// rather than by the grace of the compiler's inliner and vectoriser (a tanh, about 40
-/// operations, is often inlined but left scalar, or not inlined at all).
-template <class Op, class T>
-inline constexpr bool has_vector_value_v = [] {
-#ifdef PROPEL_DETAIL_VECTOR_TYPES
-  if constexpr (vector_lanes < T >> 1) {
-    return requires(Op const& op, simd_t<T> v) {
-      { op.vector_value(v) } -> std::same_as<simd_t<T>>;
-    };
-  }
-#endif
-  return false;
-}();
-
-#ifdef PROPEL_DETAIL_VECTOR_TYPES
-/// p[i] = op.value(p[i]) for i < n, fewer than a vector's worth: one vector padded with
-/// zeros. A function of its own, so that the loop calling it keeps one copy of the vector form.
-template <class Op, class T>
-void apply_vector_value_part(Op const& op, T* p, std::size_t n) {
-  T part[vector_lanes<T>] = {};
-  for (std::size_t l = 0; l < n; ++l) part[l] = p[l];
-  simd_store(part, op.vector_value(simd_load(part)));
-  for (std::size_t l = 0; l < n; ++l) p[l] = part[l];
-}
-#endif
-
-/// p[i] = op.value(p[i]) for i in [begin, end) through Op's vector form (run time only): whole
-/// vectors, then the elements past them as one padded vector.
-template <class Op, class T>
-PROPEL_ALWAYS_INLINE void apply_vector_value(Op const& op, T* p, std::size_t begin,
-                                             std::size_t end) {
-#ifdef PROPEL_DETAIL_VECTOR_TYPES
-  constexpr std::size_t L = vector_lanes<T>;
-  std::size_t i = begin;
-  for (; i + L <= end; i += L) simd_store(p + i, op.vector_value(simd_load(p + i)));
-  if (i < end) apply_vector_value_part(op, p + i, end - i);
-#else
-  (void)op, (void)p, (void)begin, (void)end;
-#endif
 }
 }  // namespace detail
 
@@ -108,13 +65,9 @@ struct unary_expr {
   constexpr void forward(cache_type& c, Epi const& epi) const {
     if constexpr (keeps_value) {
       arg.forward(c.arg, [&](std::size_t begin, std::size_t end) {
-        if constexpr (detail::has_vector_value_v<Op, value_type>) {
-          if (!std::is_constant_evaluated()) {
-            // the arguments first (a sum or a copy, cheap in any form), then Op on vectors
-            detail::for_each_element(arg, c.arg, begin, end, [&](std::size_t i, value_type v) {
-              detail::flat(c.out, i) = v;
-            });
-            detail::apply_vector_value(op, &detail::flat(c.out, 0), begin, end);
+        if (!std::is_constant_evaluated()) {
+          // Op on whole vectors where it has a vector form
+          if (detail::apply_vector_value(op, arg, c.arg, begin, end, &detail::flat(c.out, 0))) {
             epi(begin, end);
             return;
           }
@@ -147,6 +100,21 @@ struct unary_expr {
   [[nodiscard]] constexpr value_type const* values(cache_type const& c) const requires keeps_value {
     return &detail::flat(c.out, 0);
   }
+  /// Whether elements can be read a vector at a time (detail::vector_element_at): the kept
+  /// values, or Op's vector form over vectors of Arg's elements.
+  static constexpr bool vector_elements =
+      keeps_value ||
+      (detail::has_vector_value_v<Op, value_type> && detail::has_vector_elements_v<Arg>);
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  PROPEL_ALWAYS_INLINE detail::simd_t<value_type> vector_at_rc(
+      cache_type const& c, std::size_t row, std::size_t col) const requires vector_elements {
+    if constexpr (keeps_value) {
+      return detail::simd_load(&detail::flat(c.out, row * shape_type::cols + col));
+    } else {
+      return op.vector_value(detail::vector_element_at(arg, c.arg, row, col));
+    }
+  }
+#endif
   template <class Adj, class Sink>
   constexpr void backward(cache_type const& c, scratch_type& s, Adj const& adj, Sink& sink) const {
     if constexpr (detail::depends_on_v<Arg, Sink>) {
@@ -254,6 +222,18 @@ struct binary_expr {
   [[nodiscard]] constexpr value_type at(cache_type const& c, std::size_t i) const {
     return op.value(l.at(c.l, i), r.at(c.r, right_index(i)));
   }
+  /// Whether elements can be read a vector at a time (detail::vector_element_at): Op's vector
+  /// form over vectors of both operands' elements (a broadcast vector read at the column).
+  static constexpr bool vector_elements = detail::has_vector_value2_v<Op, value_type> &&
+                                          detail::has_vector_elements_v<L> &&
+                                          detail::has_vector_elements_v<R>;
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  PROPEL_ALWAYS_INLINE detail::simd_t<value_type> vector_at_rc(
+      cache_type const& c, std::size_t row, std::size_t col) const requires vector_elements {
+    return op.vector_value(detail::vector_element_at(l, c.l, row, col),
+                           detail::vector_element_at(r, c.r, broadcast ? 0 : row, col));
+  }
+#endif
   [[nodiscard]] constexpr value_type at_rc(cache_type const& c, std::size_t row,
                                            std::size_t col) const {
     if constexpr (broadcast) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <propel/detail/vector_elements.hpp>
 #include <propel/expr/expression.hpp>
 #include <propel/expr/leaf.hpp>
 #include <tuple>
@@ -89,8 +90,7 @@ template <Expression E>
   value_t<E> out;
   // row by row where the range covers whole rows: a bias is then read at its column
   e.forward(c, [&](std::size_t begin, std::size_t end) {
-    detail::for_each_element(e, c, begin, end,
-                             [&](std::size_t i, auto v) { detail::flat(out, i) = v; });
+    detail::store_elements(e, c, begin, end, &detail::flat(out, 0));
   });
   return out;
 }

@@ -50,6 +50,10 @@ struct identity : detail::activation_call<identity> {
   [[nodiscard]] constexpr T value(T x) const noexcept {
     return x;
   }
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_value(V x) const noexcept {
+    return x;
+  }
   template <class T>
   [[nodiscard]] constexpr T derivative(T) const noexcept {
     return T(1);
@@ -64,6 +68,11 @@ struct relu : detail::activation_call<relu> {
   template <class T>
   [[nodiscard]] constexpr T value(T x) const noexcept {
     return x < T(0) ? T(0) : x;
+  }
+  /// value on a vector (detail::vector_element_at): the same test lane by lane, a blend.
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_value(V x) const noexcept {
+    return x < V{} ? V{} : x;
   }
   /// The same rule from x or from y = relu(x): y <= 0 exactly when x <= 0, and y is NaN
   /// exactly when x is.
@@ -93,6 +102,11 @@ struct leaky_relu : detail::activation_call<leaky_relu> {
   template <class T>
   [[nodiscard]] constexpr T value(T x) const noexcept {
     return x > T(0) ? x : static_cast<T>(slope) * x;
+  }
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_value(V x) const noexcept {
+    using T = std::remove_cvref_t<decltype(x[0])>;
+    return x > V{} ? x : static_cast<T>(slope) * x;
   }
   template <class T>
   [[nodiscard]] constexpr T derivative(T x) const noexcept {
