@@ -62,7 +62,7 @@ struct unary_expr {
   Arg arg;
 
   template <class Epi>
-  constexpr void forward(cache_type& c, Epi const& epi) const {
+  PROPEL_ALWAYS_INLINE constexpr void forward(cache_type& c, Epi const& epi) const {
     if constexpr (keeps_value) {
       arg.forward(c.arg, [&](std::size_t begin, std::size_t end) {
         if (!std::is_constant_evaluated()) {
@@ -203,7 +203,7 @@ struct binary_expr {
   static constexpr bool drive_right = !broadcast && L::is_direct && !R::is_direct;
 
   template <class Epi>
-  constexpr void forward(cache_type& c, Epi const& epi) const {
+  PROPEL_ALWAYS_INLINE constexpr void forward(cache_type& c, Epi const& epi) const {
     if constexpr (drive_right) {
       l.forward(c.l, detail::no_epilogue{});
       r.forward(c.r, epi);

@@ -58,7 +58,7 @@ struct operand_cache<E, false> {
 };
 
 template <class E>
-constexpr void prepare_operand(E const& e, operand_cache<E>& oc) {
+PROPEL_ALWAYS_INLINE constexpr void prepare_operand(E const& e, operand_cache<E>& oc) {
   if constexpr (reads_in_place_v<E>) {
     e.forward(oc.c, no_epilogue{});
   } else {
@@ -176,7 +176,7 @@ struct product_expr {
   static constexpr bool dot_order = n == 1 || detail::is_transpose_v<B>;
 
   template <class Epi>
-  constexpr void forward(cache_type& c, Epi const& epi) const {
+  PROPEL_ALWAYS_INLINE constexpr void forward(cache_type& c, Epi const& epi) const {
     detail::prepare_operand(a, c.a);
     detail::prepare_operand(b, c.b);
     value_type* out = c.out.elements;
