@@ -206,10 +206,10 @@ BOOST_AUTO_TEST_CASE(scalar_fast_tanh_is_within_its_bound) {
   BOOST_TEST(std::isnan(scalar_tanh(-std::numeric_limits<float>::quiet_NaN())));
 }
 
-// A tanh layer applies fast_tanh in the epilogue of its product, in a loop the compiler
-// vectorises: 1 -> chunk tanh with the grid as weights and the input 1 gives tanh of the
-// grid (w * 1 + 0 is w, and -0 becomes +0), a batch of grid values through 1 -> 1 tanh with
-// weight 1 the same down a column.
+// A tanh layer applies fast_tanh in the epilogue of its product, a vector at a time (its
+// vector form, where the target has vector registers): 1 -> chunk tanh with the grid as
+// weights and the input 1 gives tanh of the grid (w * 1 + 0 is w, and -0 becomes +0), a
+// batch of grid values through 1 -> 1 tanh with weight 1 the same down a column.
 BOOST_AUTO_TEST_CASE(tanh_layer_is_within_the_bound) {
   constexpr std::size_t chunk = 256;
   std::vector<float> xs = tanh_grid();

@@ -2,12 +2,16 @@
 /// \file Branch-free float tanh for run time: a loop over it vectorises (a call to the C
 /// library's tanhf does not, without -ffast-math), which is what lets a tanh layer's
 /// epilogue run at the speed of its product. Its accuracy is fast_tanh_max_ulps below;
-/// constant evaluation keeps detail::math's series.
+/// constant evaluation keeps detail::math's series. Where the target has vector registers,
+/// an overload on simd_t<float> computes the same function a whole vector at a time, with the
+/// same operations in the same order, so the same bits lane by lane: an element-wise loop
+/// calls it and is vectorised whatever the compiler decides about inlining.
 #pragma once
 
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <propel/detail/kernels.hpp>
 
 namespace propel::detail {
 
@@ -66,5 +70,54 @@ inline float fast_tanh(float x) noexcept {
   float const t = std::copysign(select_bits(ax < 0.55f, small, big), x);
   return select_bits(x != x, x, t);
 }
+
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+/// The lanes of simd_t<float> as unsigned integers, for the bit operations of fast_tanh.
+typedef std::uint32_t simd_u32_t __attribute__((vector_size(PROPEL_VECTOR_BYTES)));
+
+/// Lane by lane, c ? a : b for a comparison's mask c (all bits set or none): a blend.
+template <class Mask>
+PROPEL_ALWAYS_INLINE simd_t<float> select_bits(Mask c, simd_t<float> a, simd_t<float> b) noexcept {
+  return c ? a : b;
+}
+
+/// fast_tanh(float) on every lane of x: the same steps written with vector operations (the
+/// sign bit masked for fabs and copied for copysign, as those functions do), so each lane
+/// has exactly the bits the scalar function gives (tests/unit/fast_tanh_simd_test.cpp), as
+/// long as the compiler does not contract a * b + c into FMAs; where it does (-march with
+/// FMA, GCC's default -ffp-contract=fast), any inlined copy of either form may round a step
+/// differently, within the same bound.
+PROPEL_ALWAYS_INLINE simd_t<float> fast_tanh(simd_t<float> x) noexcept {
+  // the scalar function's steps (see there), c - V{} being the constant c in every lane
+  using V = simd_t<float>;
+  constexpr std::uint32_t sign = 0x80000000u;
+  V const ax = std::bit_cast<V>(std::bit_cast<simd_u32_t>(x) & ~sign);
+  V const z = x * x;
+  V q = -1.45583438705131826825e-3f - V{};
+  q = q * z + 3.59212803657248101700e-3f;
+  q = q * z - 8.86323552990219656886e-3f;
+  q = q * z + 2.18694885361552028219e-2f;
+  q = q * z - 5.39682539682539682540e-2f;
+  q = q * z + 1.33333333333333333333e-1f;
+  q = q * z - 3.33333333333333333333e-1f;
+  V const small = x + x * (z * q);
+  V const a = select_bits(ax < 9.1f, ax, 9.1f - V{});
+  V const shifted = a * 2.88539008177792681472f + 12582912.0f;
+  V const nf = shifted - 12582912.0f;
+  V const h = (a - nf * 0.3465728759765625f) - nf * 7.14303410154708616060e-7f;
+  V const h2 = h * h;
+  V const h4 = h2 * h2;
+  V const p01 = h * 2.0f + 1.0f;
+  V const p23 = h * 1.33333333333333333333f + 2.0f;
+  V const p45 = h * 2.66666666666666666667e-1f + 6.66666666666666666667e-1f;
+  V const p67 = h * 2.53968253968253968254e-2f + 8.88888888888888888889e-2f;
+  V const p = (p23 * h2 + p01) + (p67 * h2 + p45) * h4;
+  V const two_n = std::bit_cast<V>((std::bit_cast<simd_u32_t>(shifted) + 127u) << 23);
+  V const big = 1.0f - 2.0f / (p * two_n + 1.0f);
+  simd_u32_t const mag = std::bit_cast<simd_u32_t>(select_bits(ax < 0.55f, small, big)) & ~sign;
+  V const t = std::bit_cast<V>(mag | (std::bit_cast<simd_u32_t>(x) & sign));
+  return select_bits(x != x, x, t);
+}
+#endif
 
 }  // namespace propel::detail

@@ -5,6 +5,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <propel/detail/vector_elements.hpp>
 #include <propel/expr/expression.hpp>
 #include <type_traits>
 #include <utility>
@@ -61,9 +62,16 @@ struct unary_expr {
   Arg arg;
 
   template <class Epi>
-  constexpr void forward(cache_type& c, Epi const& epi) const {
+  PROPEL_ALWAYS_INLINE constexpr void forward(cache_type& c, Epi const& epi) const {
     if constexpr (keeps_value) {
       arg.forward(c.arg, [&](std::size_t begin, std::size_t end) {
+        if (!std::is_constant_evaluated()) {
+          // Op on whole vectors where it has a vector form
+          if (detail::apply_vector_value(op, arg, c.arg, begin, end, &detail::flat(c.out, 0))) {
+            epi(begin, end);
+            return;
+          }
+        }
         detail::for_each_element(arg, c.arg, begin, end, [&](std::size_t i, value_type v) {
           detail::flat(c.out, i) = op.value(v);
         });
@@ -92,6 +100,21 @@ struct unary_expr {
   [[nodiscard]] constexpr value_type const* values(cache_type const& c) const requires keeps_value {
     return &detail::flat(c.out, 0);
   }
+  /// Whether elements can be read a vector at a time (detail::vector_element_at): the kept
+  /// values, or Op's vector form over vectors of Arg's elements.
+  static constexpr bool vector_elements =
+      keeps_value ||
+      (detail::has_vector_value_v<Op, value_type> && detail::has_vector_elements_v<Arg>);
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  PROPEL_ALWAYS_INLINE detail::simd_t<value_type> vector_at_rc(
+      cache_type const& c, std::size_t row, std::size_t col) const requires vector_elements {
+    if constexpr (keeps_value) {
+      return detail::simd_load(&detail::flat(c.out, row * shape_type::cols + col));
+    } else {
+      return op.vector_value(detail::vector_element_at(arg, c.arg, row, col));
+    }
+  }
+#endif
   template <class Adj, class Sink>
   constexpr void backward(cache_type const& c, scratch_type& s, Adj const& adj, Sink& sink) const {
     if constexpr (detail::depends_on_v<Arg, Sink>) {
@@ -180,7 +203,7 @@ struct binary_expr {
   static constexpr bool drive_right = !broadcast && L::is_direct && !R::is_direct;
 
   template <class Epi>
-  constexpr void forward(cache_type& c, Epi const& epi) const {
+  PROPEL_ALWAYS_INLINE constexpr void forward(cache_type& c, Epi const& epi) const {
     if constexpr (drive_right) {
       l.forward(c.l, detail::no_epilogue{});
       r.forward(c.r, epi);
@@ -199,6 +222,18 @@ struct binary_expr {
   [[nodiscard]] constexpr value_type at(cache_type const& c, std::size_t i) const {
     return op.value(l.at(c.l, i), r.at(c.r, right_index(i)));
   }
+  /// Whether elements can be read a vector at a time (detail::vector_element_at): Op's vector
+  /// form over vectors of both operands' elements (a broadcast vector read at the column).
+  static constexpr bool vector_elements = detail::has_vector_value2_v<Op, value_type> &&
+                                          detail::has_vector_elements_v<L> &&
+                                          detail::has_vector_elements_v<R>;
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  PROPEL_ALWAYS_INLINE detail::simd_t<value_type> vector_at_rc(
+      cache_type const& c, std::size_t row, std::size_t col) const requires vector_elements {
+    return op.vector_value(detail::vector_element_at(l, c.l, row, col),
+                           detail::vector_element_at(r, c.r, broadcast ? 0 : row, col));
+  }
+#endif
   [[nodiscard]] constexpr value_type at_rc(cache_type const& c, std::size_t row,
                                            std::size_t col) const {
     if constexpr (broadcast) {

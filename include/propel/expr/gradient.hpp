@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <propel/detail/vector_elements.hpp>
 #include <propel/expr/expression.hpp>
 #include <propel/expr/leaf.hpp>
 #include <tuple>
@@ -90,7 +91,7 @@ template <class E, class C, class V>
 PROPEL_ALWAYS_INLINE constexpr void evaluate_into(E const& e, C& c, V& out) {
   // row by row where the range covers whole rows: a bias is then read at its column
   e.forward(c, [&](std::size_t begin, std::size_t end) {
-    for_each_element(e, c, begin, end, [&](std::size_t i, auto v) { flat(out, i) = v; });
+    store_elements(e, c, begin, end, &flat(out, 0));
   });
 }
 

@@ -5,6 +5,7 @@
 #include <concepts>
 #include <cstddef>
 #include <propel/detail/kernels.hpp>
+#include <propel/detail/vector_elements.hpp>
 #include <propel/expr/expression.hpp>
 #include <propel/expr/transpose.hpp>
 #include <type_traits>
@@ -57,13 +58,13 @@ struct operand_cache<E, false> {
 };
 
 template <class E>
-constexpr void prepare_operand(E const& e, operand_cache<E>& oc) {
+PROPEL_ALWAYS_INLINE constexpr void prepare_operand(E const& e, operand_cache<E>& oc) {
   if constexpr (reads_in_place_v<E>) {
     e.forward(oc.c, no_epilogue{});
   } else {
     // the operand's element-wise chain runs in the epilogue of whatever produces it
     e.forward(oc.c, [&](std::size_t begin, std::size_t end) {
-      for_each_element(e, oc.c, begin, end, [&](std::size_t i, auto v) { oc.buf.elements[i] = v; });
+      store_elements(e, oc.c, begin, end, oc.buf.elements);
     });
   }
 }
@@ -175,7 +176,7 @@ struct product_expr {
   static constexpr bool dot_order = n == 1 || detail::is_transpose_v<B>;
 
   template <class Epi>
-  constexpr void forward(cache_type& c, Epi const& epi) const {
+  PROPEL_ALWAYS_INLINE constexpr void forward(cache_type& c, Epi const& epi) const {
     detail::prepare_operand(a, c.a);
     detail::prepare_operand(b, c.b);
     value_type* out = c.out.elements;
@@ -222,6 +223,10 @@ struct product_expr {
   }
   [[nodiscard]] constexpr value_type at(cache_type const& c, std::size_t i) const {
     return c.out.elements[i];
+  }
+  /// The product's values, row-major (read a vector at a time by an epilogue).
+  [[nodiscard]] constexpr value_type const* elements(cache_type const& c) const {
+    return c.out.elements;
   }
 
   /// What the backward pass materialises: dJ/dZ, and dJ/d(operand) for an operand that

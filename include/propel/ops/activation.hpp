@@ -50,6 +50,10 @@ struct identity : detail::activation_call<identity> {
   [[nodiscard]] constexpr T value(T x) const noexcept {
     return x;
   }
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_value(V x) const noexcept {
+    return x;
+  }
   template <class T>
   [[nodiscard]] constexpr T derivative(T) const noexcept {
     return T(1);
@@ -64,6 +68,11 @@ struct relu : detail::activation_call<relu> {
   template <class T>
   [[nodiscard]] constexpr T value(T x) const noexcept {
     return x < T(0) ? T(0) : x;
+  }
+  /// value on a vector (detail::vector_element_at): the same test lane by lane, a blend.
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_value(V x) const noexcept {
+    return x < V{} ? V{} : x;
   }
   /// The same rule from x or from y = relu(x): y <= 0 exactly when x <= 0, and y is NaN
   /// exactly when x is.
@@ -94,6 +103,11 @@ struct leaky_relu : detail::activation_call<leaky_relu> {
   [[nodiscard]] constexpr T value(T x) const noexcept {
     return x > T(0) ? x : static_cast<T>(slope) * x;
   }
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_value(V x) const noexcept {
+    using T = std::remove_cvref_t<decltype(x[0])>;
+    return x > V{} ? x : static_cast<T>(slope) * x;
+  }
   template <class T>
   [[nodiscard]] constexpr T derivative(T x) const noexcept {
     return x > T(0) ? T(1) : static_cast<T>(slope);
@@ -101,8 +115,8 @@ struct leaky_relu : detail::activation_call<leaky_relu> {
 };
 
 /// y = tanh x. For float at run time a branch-free tanh (within detail::fast_tanh_max_ulps of
-/// the exact value) that vectorises in the epilogue of the product feeding it; otherwise
-/// detail::math::tanh.
+/// the exact value), applied a vector at a time where the target has vector registers
+/// (vector_value); otherwise detail::math::tanh.
 struct tanh : detail::activation_call<tanh> {
   template <class T>
   [[nodiscard]] constexpr T value(T x) const noexcept {
@@ -111,6 +125,13 @@ struct tanh : detail::activation_call<tanh> {
     }
     return detail::math::tanh(x);
   }
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  /// value(x) on a vector of floats at run time (see detail::has_vector_value_v): the same
+  /// bits, lane by lane, as value(float).
+  PROPEL_ALWAYS_INLINE detail::simd_t<float> vector_value(detail::simd_t<float> x) const noexcept {
+    return detail::fast_tanh(x);
+  }
+#endif
   template <class T>
   [[nodiscard]] constexpr T derivative(T x) const noexcept {
     return derivative_of_value(value(x));

@@ -14,6 +14,11 @@ struct add {
   [[nodiscard]] constexpr T value(T a, T b) const noexcept {
     return a + b;
   }
+  /// value on vectors (detail::vector_element_at): lane by lane the same operation.
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_value(V a, V b) const noexcept {
+    return a + b;
+  }
   template <class T>
   [[nodiscard]] constexpr T d_left(T, T) const noexcept {
     return T(1);
@@ -27,6 +32,11 @@ struct add {
 struct subtract {
   template <class T>
   [[nodiscard]] constexpr T value(T a, T b) const noexcept {
+    return a - b;
+  }
+  /// value on vectors (detail::vector_element_at): lane by lane the same operation.
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_value(V a, V b) const noexcept {
     return a - b;
   }
   template <class T>
@@ -44,6 +54,11 @@ struct multiply {
   [[nodiscard]] constexpr T value(T a, T b) const noexcept {
     return a * b;
   }
+  /// value on vectors (detail::vector_element_at): lane by lane the same operation.
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_value(V a, V b) const noexcept {
+    return a * b;
+  }
   template <class T>
   [[nodiscard]] constexpr T d_left(T, T b) const noexcept {
     return b;
@@ -59,6 +74,10 @@ template <class T>
 struct scale {
   T factor;
   [[nodiscard]] constexpr T value(T x) const noexcept { return factor * x; }
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_value(V x) const noexcept {
+    return factor * x;
+  }
   [[nodiscard]] constexpr T derivative(T) const noexcept { return factor; }
 };
 
@@ -66,6 +85,10 @@ struct scale {
 struct square {
   template <class T>
   [[nodiscard]] constexpr T value(T x) const noexcept {
+    return x * x;
+  }
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_value(V x) const noexcept {
     return x * x;
   }
   template <class T>
