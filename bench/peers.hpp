@@ -38,15 +38,16 @@ namespace pp = propel;
 /// Layers with at most this many weights use Eigen's lazyProduct (see eigen_mlp.hpp).
 inline constexpr std::size_t eigen_lazy_limit = PROPEL_BENCH_EIGEN_LAZY_LIMIT;
 
-/// A workload: the propel network and loss, and the same topology for the baselines.
-template <class Net, class Loss, loss_kind L, float Lo, float Hi, std::size_t In, class... Layers>
+/// A workload: the propel network and loss, and the same topology for the baselines. The
+/// inputs lie in [Lo, Hi) (integers: clang++ 14 takes no float template argument).
+template <class Net, class Loss, loss_kind L, int Lo, int Hi, std::size_t In, class... Layers>
 struct workload {
   using propel_net = Net;
   using propel_loss = Loss;
   static constexpr loss_kind loss = L;
   static constexpr std::size_t inputs = In;
   static constexpr std::size_t outputs = Net::output_size;
-  static constexpr float lo = Lo, hi = Hi;  // range of the inputs
+  static constexpr float lo = Lo, hi = Hi;
   static constexpr double flops = forward_flops<In, Layers...>();
   using eigen = eigen_mlp<L, In, Eigen::RowMajor, eigen_lazy_limit, Layers...>;
   using loops = loops_mlp<L, In, Layers...>;
@@ -56,24 +57,24 @@ struct workload {
 
 struct tiny : workload<pp::mlp<float, pp::input<2>, pp::dense<16, pp::tanh>,
                                pp::dense<16, pp::tanh>, pp::dense<1>>,
-                       pp::mse, loss_kind::mse, -1.0f, 1.0f, 2, layer<16, act::tanh>,
+                       pp::mse, loss_kind::mse, -1, 1, 2, layer<16, act::tanh>,
                        layer<16, act::tanh>, layer<1, act::identity>> {
   static constexpr char const* name = "tiny";
 };
 struct ctrl : workload<pp::mlp<float, pp::input<16>, pp::dense<32, pp::relu>,
                                pp::dense<32, pp::relu>, pp::dense<4>>,
-                       pp::mse, loss_kind::mse, -1.0f, 1.0f, 16, layer<32, act::relu>,
+                       pp::mse, loss_kind::mse, -1, 1, 16, layer<32, act::relu>,
                        layer<32, act::relu>, layer<4, act::identity>> {
   static constexpr char const* name = "ctrl";
 };
 struct digits : workload<pp::mlp<float, pp::input<64>, pp::dense<64, pp::relu>, pp::dense<10>>,
-                         pp::softmax_cross_entropy, loss_kind::softmax_ce, 0.0f, 1.0f, 64,
+                         pp::softmax_cross_entropy, loss_kind::softmax_ce, 0, 1, 64,
                          layer<64, act::relu>, layer<10, act::identity>> {
   static constexpr char const* name = "digits";
 };
 struct mnist : workload<pp::mlp<float, pp::input<784>, pp::dense<128, pp::relu>,
                                 pp::dense<64, pp::relu>, pp::dense<10>>,
-                        pp::softmax_cross_entropy, loss_kind::softmax_ce, 0.0f, 1.0f, 784,
+                        pp::softmax_cross_entropy, loss_kind::softmax_ce, 0, 1, 784,
                         layer<128, act::relu>, layer<64, act::relu>, layer<10, act::identity>> {
   static constexpr char const* name = "mnist";
 };
