@@ -37,7 +37,7 @@ void check_against(Ref& ref, Peer& peer, std::vector<float> const& initial, std:
                    char const* workload_name, char const* peer_name) {
   std::vector<float> p0 = initial;
   rng r{2024};
-  for (auto& v : p0) v += r.uniform(-0.1f, 0.1f);
+  for (auto& v : p0) v += r.uniform(-0.01f, 0.01f);
   constexpr double tol = 1e-4;
   auto fail = [&](char const* what, double err) {
     std::fprintf(stderr,
