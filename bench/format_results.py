@@ -13,7 +13,7 @@ import json
 import re
 import sys
 
-PEERS = ["propel", "eigen", "loops", "libtorch"]
+PEERS = ["propel", "eigen", "loops", "libxsmm", "onednn", "libtorch"]
 WORKLOADS = ["tiny", "ctrl", "digits", "mnist"]
 OPS = ["infer1", "infer32", "train1", "train32"]
 
