@@ -128,14 +128,14 @@ void randomise(L& l, ctrl::stream& s, bool general) {
   for (auto& w : l.weight) w = byte();
   for (std::size_t o = 0; o < l.bias.size(); ++o) {
     l.bias[o] = static_cast<std::int32_t>(s.next() >> 18) - 8192;
-    l.multiplier[o] = static_cast<std::int32_t>((1u << 30) + (s.next() >> 2));
-    l.shift[o] = static_cast<std::int8_t>(general ? static_cast<int>(s.next() % 12) - 9
-                                                  : -static_cast<int>(1 + s.next() % 10));
+    l.multiplier.set(o, static_cast<std::int32_t>((1u << 30) + (s.next() >> 2)));
+    l.shift.set(o, static_cast<std::int8_t>(general ? static_cast<int>(s.next() % 12) - 9
+                                                    : -static_cast<int>(1 + s.next() % 10)));
   }
   l.output = {1.0f, general ? -20 : -128};
   l.act_min = static_cast<std::int8_t>(general ? -20 : -128);
   bool right = l.act_min == -128;  // the flag quantize would derive
-  for (auto const e : l.shift) right = right && e <= -1;
+  for (std::size_t o = 0; o < l.shift.size(); ++o) right = right && l.shift[o] <= -1;
   l.right_shifts_only = right;
 }
 
