@@ -391,8 +391,8 @@ PROPEL_ALWAYS_INLINE void mac4x4(std::int8_t const* r, std::int32_t x02, std::in
       "smlad %[a3], %[t], %[x13], %[a3]"
       : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [w] "=&r"(w), [t] "=&r"(t)
       : [r] "r"(r), [x02] "r"(x02), [x13] "r"(x13), [o0] "i"(4 * G), [o1] "i"(In + 4 * G),
-        [o2] "i"(2 * In + 4 * G), [o3] "i"(3 * In + 4 * G),
-        "m"(*reinterpret_cast<std::int8_t const(*)[4 * In]>(r)));
+        [o2] "i"(2 * In + 4 * G), [o3] "i"(3 * In + 4 * G)
+      : "memory");
 }
 
 /// Four rows (at r, r + In, r + 2 In, r + 3 In) times inputs 8 H to 8 H + 7, as one block:
@@ -501,6 +501,7 @@ PROPEL_ALWAYS_INLINE void requantize_rows(int8_dense<Out, In> const& layer, std:
 template <std::size_t In>
 PROPEL_ALWAYS_INLINE void pack_pairs(std::int8_t const* PROPEL_RESTRICT x,
                                      std::int16_t* PROPEL_RESTRICT xs) noexcept {
+  PROPEL_UNROLL(8)
   for (std::size_t g = 0; g < In / 4; ++g) {
     std::int32_t const v = load4(x + 4 * g);
     std::int32_t const p[2] = {__sxtb16(v), sxtb16_ror8(v)};
@@ -509,19 +510,30 @@ PROPEL_ALWAYS_INLINE void pack_pairs(std::int8_t const* PROPEL_RESTRICT x,
   for (std::size_t k = In / 4 * 4; k < In; ++k) xs[k] = x[k];
 }
 
-/// requantize_right for the accumulators of rows o to o + 3 (twice_m: their 2 m; k: their
-/// four -e - 1, read as one word, since ASR by a register takes its low byte), stored at
+/// a0 to a3 = b[0] to b[3] (b word-aligned), by two LDRD from one pointer.
+PROPEL_ALWAYS_INLINE void load_bias4(std::int32_t const* b, std::int32_t& a0, std::int32_t& a1,
+                                     std::int32_t& a2, std::int32_t& a3) noexcept {
+  __asm__(
+      "ldrd %[a0], %[a1], [%[b]]\n\t"
+      "ldrd %[a2], %[a3], [%[b], #8]"
+      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=r"(a2), [a3] "=r"(a3)
+      : [b] "r"(b), "m"(*reinterpret_cast<std::int32_t const(*)[4]>(b)));
+}
+
+/// requantize_right for the accumulators of rows o to o + 3 (their 2 m at bias + M words:
+/// the multipliers follow the biases, so that one pointer serves both; k: their four
+/// -e - 1, read as one word, since ASR by a register takes its low byte), stored at
 /// y + 0, 1, 2, 3 (int8) or in the pair layout y + 0, 2, 1, 3 (int16), as one block.
-template <class Y>
+template <std::size_t M, class Y>
 PROPEL_ALWAYS_INLINE void requantize_right4(std::int32_t a0, std::int32_t a1, std::int32_t a2,
-                                            std::int32_t a3, std::uint32_t const* twice_m,
+                                            std::int32_t a3, std::int32_t const* bias,
                                             std::int8_t const* k, std::int32_t twice_zp_plus_1,
                                             Y* y) noexcept {
   std::int32_t m0;
   std::int32_t m1;
   std::int32_t kr;
   __asm__(
-      "ldrd %[m0], %[m1], [%[m]]\n\t"
+      "ldrd %[m0], %[m1], [%[m], %[mo0]]\n\t"
       "ldr %[k], [%[kp]]\n\t"
       "smmlar %[a0], %[a0], %[m0], %[a0]\n\t"
       "add %[a0], %[a0], %[a0], asr #31\n\t"
@@ -534,7 +546,7 @@ PROPEL_ALWAYS_INLINE void requantize_right4(std::int32_t a0, std::int32_t a1, st
       "asr %[a1], %[a1], %[k]\n\t"
       "add %[a1], %[a1], %[z]\n\t"
       "ssat %[a1], #8, %[a1], asr #1\n\t"
-      "ldrd %[m0], %[m1], [%[m], #8]\n\t"
+      "ldrd %[m0], %[m1], [%[m], %[mo1]]\n\t"
       "lsr %[k], %[k], #8\n\t"
       "smmlar %[a2], %[a2], %[m0], %[a2]\n\t"
       "add %[a2], %[a2], %[a2], asr #31\n\t"
@@ -549,9 +561,11 @@ PROPEL_ALWAYS_INLINE void requantize_right4(std::int32_t a0, std::int32_t a1, st
       "ssat %[a3], #8, %[a3], asr #1"
       : [a0] "+&r"(a0), [a1] "+&r"(a1), [a2] "+&r"(a2), [a3] "+&r"(a3), [m0] "=&r"(m0),
         [m1] "=&r"(m1), [k] "=&r"(kr)
-      : [m] "r"(twice_m), [kp] "r"(k), [z] "r"(twice_zp_plus_1),
-        "m"(*reinterpret_cast<std::uint32_t const(*)[4]>(twice_m)),
-        "m"(*reinterpret_cast<std::int8_t const(*)[4]>(k)));
+      :
+      [m] "r"(bias), [mo0] "i"(4 * M), [mo1] "i"(4 * M + 8), [kp] "r"(k), [z] "r"(twice_zp_plus_1),
+      "m"(*reinterpret_cast<std::uint32_t const(*)[4]>(reinterpret_cast<char const*>(bias) +
+                                                       4 * M)),
+      "m"(*reinterpret_cast<std::int8_t const(*)[4]>(k)));
   // four stores (the compiler would merge them into words, with more instructions)
   if constexpr (std::is_same_v<Y, std::int16_t>) {
     __asm__(
@@ -600,18 +614,25 @@ void int8_dense_rows(int8_dense<Out, In> const& layer, std::int16_t const* PROPE
     for (std::size_t k = groups * 4; k < In; ++k) acc += w[o * In + k] * xs[k];
     return acc;
   };
+  // the multipliers Out words after the biases (requantize_right4), within LDRD's reach
+  using layer_t = int8_dense<Out, In>;
+  static_assert(offsetof(layer_t, multiplier) == offsetof(layer_t, bias) + 4 * Out);
 #if defined(__OPTIMIZE__)
+  constexpr bool requantize_by_4 = Fast && 4 * Out + 8 <= 1020;
   constexpr bool blocks_of_8 = Fast && In % 4 == 0 && 4 * In <= 1028;
 #else
-  constexpr bool blocks_of_8 = false;  // mac4x8 needs more registers than -O0 leaves
+  // requantize_right4 and mac4x8 need more registers than -O0 leaves
+  constexpr bool requantize_by_4 = false;
+  constexpr bool blocks_of_8 = false;
 #endif
   // four rows at a time: each pair of inputs is loaded once for four rows
   for (std::size_t o = 0; o + 4 <= Out; o += 4) {
     std::int8_t const* r = w + o * In;
-    std::int32_t a0 = bias[o];
-    std::int32_t a1 = bias[o + 1];
-    std::int32_t a2 = bias[o + 2];
-    std::int32_t a3 = bias[o + 3];
+    std::int32_t a0;
+    std::int32_t a1;
+    std::int32_t a2;
+    std::int32_t a3;
+    load_bias4(bias + o, a0, a1, a2, a3);
     if constexpr (blocks_of_8) {
       // unrolled: no loop counter, every offset an immediate
       [&]<std::size_t... H>(std::index_sequence<H...>) {
@@ -643,9 +664,9 @@ void int8_dense_rows(int8_dense<Out, In> const& layer, std::int16_t const* PROPE
       a2 = tail(o + 2, a2);
       a3 = tail(o + 3, a3);
     }
-    if constexpr (Fast) {
-      requantize_right4(a0, a1, a2, a3, layer.multiplier.doubled() + o, layer.shift.negated() + o,
-                        2 * layer.output.zero_point + 1, y + o);
+    if constexpr (requantize_by_4) {
+      requantize_right4<Out>(a0, a1, a2, a3, bias + o, layer.shift.negated() + o,
+                             2 * layer.output.zero_point + 1, y + o);
     } else {
       std::int32_t const acc[4] = {a0, a1, a2, a3};
       requantize_rows<Fast>(layer, o, acc, store4(o));
@@ -664,13 +685,120 @@ void int8_dense_rows(int8_dense<Out, In> const& layer, std::int16_t const* PROPE
   }
 }
 
+/// Whether int8_dense_layer_asm can run the layer: right shifts only, rows in blocks of 4 and
+/// of 8 inputs, every offset within LDRD's reach; and an optimised build (the block needs 13
+/// registers, r7 aside, which may be -O0's frame pointer).
+template <std::size_t Out, std::size_t In>
+inline constexpr bool whole_layer_asm =
+#if defined(__OPTIMIZE__)
+    Out % 4 == 0 && In % 8 == 0 && In > 0 && Out > 0 && 3 * In <= 1020 && 4 * Out + 8 <= 1020;
+#else
+    false;
+#endif
+
+/// The whole layer in one asm loop, for layers with right shifts only (whole_layer_asm):
+/// per block of four rows, their biases (two LDRD), then for each eight inputs two LDRD of
+/// input pairs and, per row, one LDRD of eight weights, four SXTB16 and four SMLAD; then the
+/// requantisation as in requantize_right4, the four outputs stored as in requantize_right4.
+/// The pointers the block does not need while it multiplies (multipliers, shifts, outputs,
+/// zero point) wait on the stack (one STM, one LDM), the others advance by post-indexed
+/// loads. Fixed registers: r0 weights, r1 inputs, r2-r5 accumulators, r6 r8-r12 lr the
+/// inputs and weights of a block or the requantisation's pointers and operands.
+template <class Y, std::size_t Out, std::size_t In>
+void int8_dense_layer_asm(int8_dense<Out, In> const& layer, std::int16_t const* PROPEL_RESTRICT xs,
+                          Y* PROPEL_RESTRICT y) noexcept {
+  using layer_t = int8_dense<Out, In>;
+  static_assert(offsetof(layer_t, multiplier) == offsetof(layer_t, bias) + 4 * Out);
+  register std::int8_t const* w asm("r0") = layer.weight.data();
+  register std::int16_t const* x asm("r1") = xs;
+  // the multipliers of the block; its biases lie 4 Out bytes before them
+  register std::uint32_t const* m asm("r6") = layer.multiplier.doubled();
+  register std::int8_t const* k asm("r8") = layer.shift.negated();
+  register Y* out asm("r9") = y;
+  register std::int32_t z asm("r10") = 2 * layer.output.zero_point + 1;
+  register std::uint32_t const* end asm("r11") = layer.multiplier.doubled() + Out;
+  constexpr bool pairs = std::is_same_v<Y, std::int16_t>;
+#define PROPEL_Q8_ROW(acc)      \
+  "sxtb16 lr, r11\n\t"          \
+  "smlad " acc ", lr, r6, " acc \
+  "\n\t"                        \
+  "sxtb16 lr, r11, ror #8\n\t"  \
+  "smlad " acc ", lr, r8, " acc \
+  "\n\t"                        \
+  "sxtb16 lr, r12\n\t"          \
+  "smlad " acc ", lr, r9, " acc \
+  "\n\t"                        \
+  "sxtb16 lr, r12, ror #8\n\t"  \
+  "smlad " acc ", lr, r10, " acc "\n\t"
+#define PROPEL_Q8_REQUANTIZE(acc, mult)     \
+  "smmlar " acc ", " acc ", " mult ", " acc \
+  "\n\t"                                    \
+  "add " acc ", " acc ", " acc              \
+  ", asr #31\n\t"                           \
+  "asr " acc ", " acc                       \
+  ", r11\n\t"                               \
+  "add " acc ", " acc                       \
+  ", r10\n\t"                               \
+  "ssat " acc ", #8, " acc ", asr #1\n\t"
+#define PROPEL_Q8_LAYER(store_rest, store_first) \
+  "sub sp, sp, #24\n\t"                                                               \
+  "str r11, [sp, #16]\n"                                                              \
+  "1:\n\t"                                                                            \
+  "ldrd r2, r3, [r6, #-%c[bias]]\n\t"                                                 \
+  "ldrd r4, r5, [r6, #-%c[bias] + 8]\n\t"                                             \
+  "stm sp, {r6, r8, r9, r10}\n\t"                                                     \
+  ".rept %c[blocks]\n\t"                                                              \
+  "ldrd r6, r8, [r1], #8\n\t"                                                         \
+  "ldrd r9, r10, [r1], #8\n\t"                                                        \
+  "ldrd r11, r12, [r0, #%c[row1]]\n\t" PROPEL_Q8_ROW("r3")                            \
+  "ldrd r11, r12, [r0, #%c[row2]]\n\t" PROPEL_Q8_ROW("r4")                            \
+  "ldrd r11, r12, [r0, #%c[row3]]\n\t" PROPEL_Q8_ROW("r5")                            \
+  "ldrd r11, r12, [r0], #8\n\t" PROPEL_Q8_ROW("r2")                                   \
+  ".endr\n\t"                                                                         \
+  "add r0, r0, #%c[row3]\n\t"                                                         \
+  "sub r1, r1, #%c[inputs]\n\t"                                                       \
+  "ldm sp, {r6, r8, r9, r10}\n\t"                                                     \
+  "ldr r11, [r8], #4\n\t"                                                             \
+  "ldrd r12, lr, [r6], #8\n\t" PROPEL_Q8_REQUANTIZE("r2", "r12")                      \
+  "lsr r11, r11, #8\n\t" PROPEL_Q8_REQUANTIZE("r3", "lr")                             \
+  "ldrd r12, lr, [r6], #8\n\t"                                                        \
+  "lsr r11, r11, #8\n\t" PROPEL_Q8_REQUANTIZE("r4", "r12")                            \
+  "lsr r11, r11, #8\n\t" PROPEL_Q8_REQUANTIZE("r5", "lr") store_rest store_first      \
+  "ldr r12, [sp, #16]\n\t"                                                            \
+  "cmp r6, r12\n\t"                                                                   \
+  "bne 1b\n\t"                                                                        \
+  "add sp, sp, #24"
+#define PROPEL_Q8_OPERANDS                                                         \
+  : "+r"(w), "+r"(x), "+r"(m), "+r"(k), "+r"(out), "+r"(z), "+r"(end)                    \
+  : [bias] "i"(4 * Out), [blocks] "i"(In / 8), [row1] "i"(In), [row2] "i"(2 * In),       \
+    [row3] "i"(3 * In), [inputs] "i"(2 * In)                                             \
+  : "r2", "r3", "r4", "r5", "r12", "lr", "cc", "memory"
+  if constexpr (pairs) {
+    __asm__ volatile(PROPEL_Q8_LAYER(
+        "strh r3, [r9, #4]\n\tstrh r4, [r9, #2]\n\tstrh r5, [r9, #6]\n\t", "strh r2, [r9], #8\n\t")
+                         PROPEL_Q8_OPERANDS);
+  } else {
+    __asm__ volatile(PROPEL_Q8_LAYER(
+        "strb r3, [r9, #1]\n\tstrb r4, [r9, #2]\n\tstrb r5, [r9, #3]\n\t", "strb r2, [r9], #4\n\t")
+                         PROPEL_Q8_OPERANDS);
+  }
+#undef PROPEL_Q8_OPERANDS
+#undef PROPEL_Q8_LAYER
+#undef PROPEL_Q8_REQUANTIZE
+#undef PROPEL_Q8_ROW
+}
+
 /// int8_dense_rows with the requantisation the layer needs: the two loops are compiled apart,
 /// so that the common one keeps its accumulators in registers.
 template <class Y, std::size_t Out, std::size_t In>
 void int8_dense_forward(int8_dense<Out, In> const& layer, std::int16_t const* PROPEL_RESTRICT xs,
                         Y* PROPEL_RESTRICT y) noexcept {
   if (layer.right_shifts_only) {
-    int8_dense_rows<true>(layer, xs, y);
+    if constexpr (whole_layer_asm<Out, In>) {
+      int8_dense_layer_asm(layer, xs, y);
+    } else {
+      int8_dense_rows<true>(layer, xs, y);
+    }
   } else {
     int8_dense_rows<false>(layer, xs, y);
   }
