@@ -703,7 +703,9 @@ inline constexpr bool whole_layer_asm =
 /// The pointers the block does not need while it multiplies (multipliers, shifts, outputs,
 /// zero point) wait on the stack (one STM, one LDM), the others advance by post-indexed
 /// loads. Fixed registers: r0 weights, r1 inputs, r2-r5 accumulators, r6 r8-r12 lr the
-/// inputs and weights of a block or the requantisation's pointers and operands.
+/// inputs and weights of a block or the requantisation's pointers and operands. The 24 bytes
+/// of stack the loop reserves are not in GCC's -fstack-usage; with its 32-byte frame they
+/// stay below the general kernel's frames, which the stack budgets count.
 template <class Y, std::size_t Out, std::size_t In>
 void int8_dense_layer_asm(int8_dense<Out, In> const& layer, std::int16_t const* PROPEL_RESTRICT xs,
                           Y* PROPEL_RESTRICT y) noexcept {
