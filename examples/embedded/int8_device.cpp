@@ -14,8 +14,9 @@
 // No heap, no exceptions, no RTTI. Build switches:
 //   -DCTRL_QUIET  no printf, no counting: only part 1 (the footprint build, `cortex-m/run
 //                 --bare`); the exit status says PASS (0) or which check failed
-//  3. the DSP kernels on odd widths (their tails) and with the general requantisation, against
-//     the plain loops, on pseudo-random parameters and inputs.
+//  3. the DSP kernels on odd widths (their tails), with the general requantisation, and the
+//     whole-layer kernel on widths other than ctrl's, against the plain loops, on
+//     pseudo-random parameters and inputs.
 //
 // Exit status: 0 pass, 1 int8 outputs differ from the host's, 2 float outputs or held-out
 // loss differ, 3 the plain-loop baseline disagrees, 4 the odd-width network disagrees with it.
@@ -121,6 +122,9 @@ void plain_layer(propel::int8_dense<Out, In> const& l, std::int8_t const* x, std
 /// a network of pseudo-random parameters and inputs.
 using odd_t = propel::int8_mlp<propel::input<7>, propel::dense<5, propel::relu>, propel::dense<9>,
                                propel::dense<6, propel::relu>>;
+/// Widths of the whole-layer kernel (blocks of four rows and eight inputs), other than ctrl's.
+using block_t = propel::int8_mlp<propel::input<8>, propel::dense<12, propel::relu>,
+                                 propel::dense<24>, propel::dense<8, propel::relu>>;
 
 template <class L>
 void randomise(L& l, ctrl::stream& s, bool general) {
@@ -128,14 +132,14 @@ void randomise(L& l, ctrl::stream& s, bool general) {
   for (auto& w : l.weight) w = byte();
   for (std::size_t o = 0; o < l.bias.size(); ++o) {
     l.bias[o] = static_cast<std::int32_t>(s.next() >> 18) - 8192;
-    l.multiplier[o] = static_cast<std::int32_t>((1u << 30) + (s.next() >> 2));
-    l.shift[o] = static_cast<std::int8_t>(general ? static_cast<int>(s.next() % 12) - 9
-                                                  : -static_cast<int>(1 + s.next() % 10));
+    l.multiplier.set(o, static_cast<std::int32_t>((1u << 30) + (s.next() >> 2)));
+    l.shift.set(o, static_cast<std::int8_t>(general ? static_cast<int>(s.next() % 12) - 9
+                                                    : -static_cast<int>(1 + s.next() % 10)));
   }
   l.output = {1.0f, general ? -20 : -128};
   l.act_min = static_cast<std::int8_t>(general ? -20 : -128);
   bool right = l.act_min == -128;  // the flag quantize would derive
-  for (auto const e : l.shift) right = right && e <= -1;
+  for (std::size_t o = 0; o < l.shift.size(); ++o) right = right && l.shift[o] <= -1;
   l.right_shifts_only = right;
 }
 
@@ -162,8 +166,29 @@ int check_odd_shapes() {
       outputs += 6;
     }
   }
-  CTRL_PRINT("odd widths, both requantisations: %u of %u outputs equal the plain loops'\n",
-             static_cast<unsigned>(outputs - mismatches), static_cast<unsigned>(outputs));
+  static block_t blocks;
+  for (int round = 0; round < 2; ++round) {
+    randomise(blocks.layer<0>(), s, false);
+    randomise(blocks.layer<1>(), s, false);
+    randomise(blocks.layer<2>(), s, false);
+    for (int i = 0; i < 50; ++i) {
+      propel::vec<std::int8_t, 8> x;
+      for (auto& v : x) v = static_cast<std::int8_t>(s.next() >> 24);
+      std::int8_t h1[12];
+      std::int8_t h2[24];
+      std::int8_t want[8];
+      plain_layer(blocks.layer<0>(), x.data(), h1);
+      plain_layer(blocks.layer<1>(), h1, h2);
+      plain_layer(blocks.layer<2>(), h2, want);
+      auto const got = blocks(x);
+      for (std::size_t k = 0; k < 8; ++k) mismatches += got[k] != want[k] ? 1U : 0U;
+      outputs += 8;
+    }
+  }
+  CTRL_PRINT(
+      "odd widths, both requantisations, and whole-layer blocks: %u of %u outputs equal the "
+      "plain loops'\n",
+      static_cast<unsigned>(outputs - mismatches), static_cast<unsigned>(outputs));
   return mismatches == 0 ? 0 : 4;
 }
 

@@ -186,8 +186,8 @@ check_budget "SGD step without momentum (one sample)" "${sgd1_plain:-}" 16860
 check_budget "SGD step (batch of 8)" "${sgd8:-}" 191835
 read -r int8_infer int8_float < <(sed -n 's/^instructions: int8 inference \([0-9]*\) .*, \([0-9]*\) with float input.*/\1 \2/p' \
   "$tmp/int8.stdout" || true)
-check_budget "int8 inference (int8 in and out)" "${int8_infer:-}" 3317
-check_budget "int8 inference (float in and out)" "${int8_float:-}" 3962
+check_budget "int8 inference (int8 in and out)" "${int8_infer:-}" 2736
+check_budget "int8 inference (float in and out)" "${int8_float:-}" 3379
 
 if ((failures)); then
   echo "embedded: $failures check(s) failed" >&2

@@ -28,6 +28,8 @@ using digits_x1 = pp::vec<float, 64>;
 using digits_x = pp::mat<float, 32, 64>;
 using labels_t = std::array<int, 32>;
 using xent = pp::softmax_cross_entropy;
+using ctrl_int8_t =
+    pp::int8_mlp<pp::input<16>, pp::dense<32, pp::relu>, pp::dense<32, pp::relu>, pp::dense<4>>;
 using digits_loss_t = decltype(xent{}(
     std::declval<digits_t const&>().expression(pp::constant(std::declval<digits_x const&>())),
     std::declval<labels_t const&>()));
@@ -37,6 +39,9 @@ using digits_loss_t = decltype(xent{}(
 // Data of every probe; a probe links what it uses (--gc-sections drops the rest).
 ctrl_t ctrl;
 digits_t digits;
+ctrl_int8_t ctrl_int8;
+pp::vec<std::int8_t, 16> cx1_int8;
+pp::vec<std::int8_t, 4> cy1_int8;
 ctrl_x1 cx1;
 ctrl_y1 cy1;
 ctrl_x cx;
@@ -63,6 +68,24 @@ void fill_values(Range&& r, std::uint32_t state) {
     v = static_cast<float>(static_cast<std::int32_t>(state >> 8) - (1 << 23)) /
         static_cast<float>(1 << 24);
   }
+}
+
+/// int8 parameters as quantize gives them for ctrl (right shifts only, the common kernels):
+/// weights and inputs from the same stream, multipliers 0.75 * 2^-8.
+template <class Layer>
+void fill_int8(Layer& l, std::uint32_t state) {
+  for (auto& w : l.weight) {
+    state = state * 1664525u + 1013904223u;
+    w = static_cast<std::int8_t>(static_cast<std::int32_t>(state >> 24) - 128);
+  }
+  for (std::size_t o = 0; o < l.bias.size(); ++o) {
+    l.bias[o] = static_cast<std::int32_t>(o) * 37 - 500;
+    l.multiplier.set(o, 3 << 29);
+    l.shift.set(o, -8);
+  }
+  l.output = {0.05f, -128};
+  l.act_min = -128;
+  l.right_shifts_only = true;
 }
 
 #if defined(PROBE_ctrl_infer1_ws)
@@ -126,6 +149,12 @@ alignas(pp::trainer<digits_t, xent, pp::sgd, 32>) std::byte
   using trainer_t = pp::trainer<ctrl_t, pp::mse, pp::sgd, 32>;
   auto* t = new (ctrl_trainer32_storage) trainer_t{ctrl, pp::mse{}, pp::sgd{.lr = 0.01}};
   return t->step(cx, cy);
+#elif defined(PROBE_ctrl_int8_infer1)
+  cy1_int8 = ctrl_int8(cx1_int8);
+  return static_cast<float>(cy1_int8[0]);
+#elif defined(PROBE_ctrl_int8_infer1_float)
+  ::new (static_cast<void*>(&cy1)) ctrl_y1(ctrl_int8(cx1));
+  return cy1[0];
 #elif defined(PROBE_digits_infer1)
   ::new (static_cast<void*>(&dout1)) pp::vec<float, 10>(digits(dx1));
   return dout1[9];
@@ -182,6 +211,13 @@ int main() {
   fill_values(cy, 6);
   fill_values(dx1, 7);
   fill_values(dx, 8);
+  ctrl_int8.input = {1.0f / 128, 0};
+  fill_int8(ctrl_int8.layer<0>(), 9);
+  fill_int8(ctrl_int8.layer<1>(), 10);
+  fill_int8(ctrl_int8.layer<2>(), 11);
+  for (std::size_t i = 0; i < cx1_int8.size(); ++i) {
+    cx1_int8[i] = static_cast<std::int8_t>(static_cast<int>(i * 13 % 256) - 128);
+  }
   for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int>(i % 10);
   float const r = run();
   return r - r == 0.0f ? 0 : 1;  // a finite result

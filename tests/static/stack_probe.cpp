@@ -24,6 +24,8 @@ using digits_x1 = pp::vec<float, 64>;
 using digits_x = pp::mat<float, 32, 64>;
 using labels_t = std::array<int, 32>;
 using xent = pp::softmax_cross_entropy;
+using ctrl_int8_t =
+    pp::int8_mlp<pp::input<16>, pp::dense<32, pp::relu>, pp::dense<32, pp::relu>, pp::dense<4>>;
 
 // The loss expression of the digits network, for evaluate, gradient and value_and_gradient.
 using digits_loss_t = decltype(xent{}(
@@ -68,6 +70,15 @@ PROPEL_PROBE float ctrl_trainer_step1(pp::trainer<ctrl_t, pp::mse, pp::sgd>& t, 
 PROPEL_PROBE float ctrl_trainer_step32(pp::trainer<ctrl_t, pp::mse, pp::sgd, 32>& t,
                                        ctrl_x const& x, ctrl_y const& y) {
   return t.step(x, y);
+}
+
+// ---- ctrl quantized to int8 (propel::int8_mlp): no workspace, a few hundred bytes
+PROPEL_PROBE pp::vec<std::int8_t, 4> ctrl_int8_infer1(ctrl_int8_t const& net,
+                                                      pp::vec<std::int8_t, 16> const& x) {
+  return net(x);
+}
+PROPEL_PROBE ctrl_y1 ctrl_int8_infer1_float(ctrl_int8_t const& net, ctrl_x1 const& x) {
+  return net(x);
 }
 
 // ---- digits

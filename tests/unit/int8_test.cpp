@@ -360,7 +360,8 @@ BOOST_AUTO_TEST_CASE(requantisation_matches_tflite_formulas) {
             auto const mm = static_cast<std::int32_t>(m);
             general += pp::detail::q8::requantize(a, mm, shift, zp, act_min) != want;
             if (shift <= -1 && act_min == -128) {
-              fast += pp::detail::q8::requantize_right(a, mm, -shift - 1, 2 * zp + 1) != want;
+              fast += pp::detail::q8::requantize_right(a, static_cast<std::uint32_t>(mm) << 1,
+                                                       -shift - 1, 2 * zp + 1) != want;
             }
             ++cases;
           }

@@ -297,8 +297,8 @@ class cpp_header_writer {
             };
             field("weight", layer.weight);
             field("bias", layer.bias);
-            field("multiplier", layer.multiplier);
-            field("shift", layer.shift);
+            field("multiplier", layer.multiplier.values());
+            field("shift", layer.shift.values());
             os << "  net.layer<" << I << ">().output = " << params(layer.output) << ";\n"
                << "  net.layer<" << I << ">().act_min = " << int{layer.act_min} << ";\n"
                << "  net.layer<" << I

@@ -76,6 +76,76 @@ struct value_range {
   float max;
 };
 
+/// A layer's Q31 requantisation multipliers m (TensorFlow Lite's, in [0, 2^31)), kept as
+/// 2 m in an unsigned 32-bit word: the operand of the requantising multiplication (the
+/// doubling high multiply is (2 m acc + 2^31) / 2^32), so that the kernels need not double
+/// it for every output. Reading or writing an element gives or takes m.
+template <std::size_t N>
+class q31_multipliers {
+ public:
+  constexpr q31_multipliers() noexcept = default;
+  /// From TensorFlow Lite's multipliers (each in [0, 2^31)).
+  constexpr q31_multipliers(vec<std::int32_t, N> const& m) noexcept {  // NOLINT: implicit
+    for (std::size_t i = 0; i < N; ++i) set(i, m[i]);
+  }
+  static constexpr std::size_t size() noexcept { return N; }
+  /// m of output i.
+  [[nodiscard]] constexpr std::int32_t operator[](std::size_t i) const noexcept {
+    return static_cast<std::int32_t>(doubled_[i] >> 1);
+  }
+  /// Sets m of output i (in [0, 2^31)).
+  constexpr void set(std::size_t i, std::int32_t m) noexcept {
+    doubled_[i] = static_cast<std::uint32_t>(m) << 1;
+  }
+  /// Every m, as TensorFlow Lite's tensor.
+  [[nodiscard]] constexpr vec<std::int32_t, N> values() const noexcept {
+    vec<std::int32_t, N> v;
+    for (std::size_t i = 0; i < N; ++i) v[i] = (*this)[i];
+    return v;
+  }
+  /// 2 m of each output, as stored.
+  [[nodiscard]] constexpr std::uint32_t const* doubled() const noexcept { return doubled_.data(); }
+  friend constexpr bool operator==(q31_multipliers const&, q31_multipliers const&) = default;
+
+ private:
+  std::array<std::uint32_t, N> doubled_{};
+};
+
+/// A layer's requantisation shifts e (TensorFlow Lite's: > 0 shifts left before the
+/// multiplication, < 0 right after it), kept as ~e = -e - 1: for e <= -1 the right shift
+/// that the kernels' rounding takes, so that they need not negate it for every output.
+/// Reading or writing an element gives or takes e.
+template <std::size_t N>
+class requantize_shifts {
+ public:
+  constexpr requantize_shifts() noexcept = default;
+  /// From TensorFlow Lite's shifts.
+  constexpr requantize_shifts(vec<std::int8_t, N> const& e) noexcept {  // NOLINT: implicit
+    for (std::size_t i = 0; i < N; ++i) set(i, e[i]);
+  }
+  static constexpr std::size_t size() noexcept { return N; }
+  /// e of output i.
+  [[nodiscard]] constexpr std::int8_t operator[](std::size_t i) const noexcept {
+    return static_cast<std::int8_t>(~negated_[i]);
+  }
+  /// Sets e of output i.
+  constexpr void set(std::size_t i, std::int8_t e) noexcept {
+    negated_[i] = static_cast<std::int8_t>(~e);
+  }
+  /// Every e, as TensorFlow Lite's tensor.
+  [[nodiscard]] constexpr vec<std::int8_t, N> values() const noexcept {
+    vec<std::int8_t, N> v;
+    for (std::size_t i = 0; i < N; ++i) v[i] = (*this)[i];
+    return v;
+  }
+  /// -e - 1 of each output, as stored.
+  [[nodiscard]] constexpr std::int8_t const* negated() const noexcept { return negated_.data(); }
+  friend constexpr bool operator==(requantize_shifts const&, requantize_shifts const&) = default;
+
+ private:
+  alignas(4) std::array<std::int8_t, N> negated_{};
+};
+
 /// One quantized dense layer, Out outputs from In inputs.
 template <std::size_t Out, std::size_t In>
 struct int8_dense {
@@ -85,10 +155,12 @@ struct int8_dense {
   /// in: TFLite's bias minus zp_in * sum_k q_W(o, k). The accumulator starts here and adds
   /// sum_k q_W(o, k) * q_x(k).
   vec<std::int32_t, Out> bias;
-  /// Q31 multiplier m of each output channel, in [2^30, 2^31) (0 for a zero multiplier).
-  vec<std::int32_t, Out> multiplier;
-  /// TFLite's shift e: > 0 shifts left before the multiplication, < 0 right after it.
-  vec<std::int8_t, Out> shift;
+  /// Q31 multiplier m of each output channel, in [2^30, 2^31) (0 for a zero multiplier);
+  /// stored as 2 m (see q31_multipliers), multiplier[o] reads m.
+  q31_multipliers<Out> multiplier;
+  /// TFLite's shift e: > 0 shifts left before the multiplication, < 0 right after it;
+  /// stored as ~e (see requantize_shifts), shift[o] reads e.
+  requantize_shifts<Out> shift;
   /// The layer's output tensor.
   quant_params output;
   /// The activation's lower clamp (-128 for identity, max(zp_out, -128) for relu).
@@ -240,24 +312,27 @@ constexpr std::int8_t requantize(std::int32_t acc, std::int32_t m, int shift, st
   return saturate_int8(static_cast<std::int32_t>(r < act_min ? act_min : (r > 127 ? 127 : r)));
 }
 
-/// The same for shift <= -1 and act_min = -128, in fewer operations: with y the doubling
-/// high multiply, c = -1 if y < 0, k = -shift - 1, the rounding shift is
+/// The same for shift <= -1 and act_min = -128, in fewer operations, from the stored
+/// constants twice_m = 2 m and k = -shift - 1: with y the doubling high multiply
+/// floor((acc twice_m + 2^31) / 2^32), c = -1 if y < 0, the rounding shift is
 /// floor((floor((y + c) / 2^k) + 1) / 2), and adding zp before the last halving is exact
 /// (2 zp is even). |acc| <= 2^31 - 1 - 32512 In keeps every sum within int32.
-PROPEL_ALWAYS_INLINE std::int32_t requantize_right(std::int32_t acc, std::int32_t m, int k,
+PROPEL_ALWAYS_INLINE std::int32_t requantize_right(std::int32_t acc, std::uint32_t twice_m, int k,
                                                    std::int32_t twice_zp_plus_1) noexcept {
 #if defined(__ARM_FEATURE_DSP)
   // SMMLAR y, acc, 2m, acc: acc + (acc * (2m - 2^32) + 2^31) / 2^32 = (2 acc m + 2^31) / 2^32
   std::int32_t y;
-  __asm__("smmlar %0, %1, %2, %1"
-          : "=r"(y)
-          : "r"(acc), "r"(static_cast<std::int32_t>(static_cast<std::uint32_t>(m) << 1)));
+  __asm__("smmlar %0, %1, %2, %1" : "=r"(y) : "r"(acc), "r"(twice_m));
   std::int32_t const t = ((y + (y >> 31)) >> k) + twice_zp_plus_1;
   std::int32_t r;
   __asm__("ssat %0, #8, %1, asr #1" : "=r"(r) : "r"(t));  // saturate(t / 2) to int8
   return r;
 #else
-  std::int32_t const y = doubling_high_mul(acc, m);
+  // |acc| < 2^31 and twice_m < 2^32: the product fits in int64
+  auto const y = static_cast<std::int32_t>(
+      (static_cast<std::int64_t>(acc) * static_cast<std::int64_t>(twice_m) +
+       (std::int64_t{1} << 31)) >>
+      32);
   std::int32_t const t = ((y + (y >> 31)) >> k) + twice_zp_plus_1;
   return saturate_int8(t >> 1);
 #endif
@@ -320,18 +395,24 @@ PROPEL_ALWAYS_INLINE void mac4x4(std::int8_t const* r, std::int32_t x02, std::in
       : "memory");
 }
 
-/// Two rows (R and R + 1 of the block at r) times inputs 8 H to 8 H + 7, the weights of each
-/// row loaded as two words at once (LDRD: rows must start on a word boundary, as they do when
-/// In % 4 == 0). Two rows, not four, so that the block needs 10 registers: few enough for
-/// GCC at any optimisation level.
-template <std::size_t In, std::size_t H, std::size_t R>
-PROPEL_ALWAYS_INLINE void mac2x8(std::int8_t const* r, std::int32_t x0, std::int32_t x1,
-                                 std::int32_t x2, std::int32_t x3, std::int32_t& a0,
-                                 std::int32_t& a1) noexcept {
+/// Four rows (at r, r + In, r + 2 In, r + 3 In) times inputs 8 H to 8 H + 7, as one block:
+/// the four pairs of inputs loaded once (two LDRD from the pair buffer xs) and held in
+/// registers for the four rows, the eight weights of each row loaded by one LDRD (rows must
+/// start on a word boundary, as they do when In % 4 == 0, and 4 In <= 1028 keeps every
+/// offset an LDRD immediate). 13 registers: only optimised builds can give them all.
+template <std::size_t In, std::size_t H>
+PROPEL_ALWAYS_INLINE void mac4x8(std::int8_t const* r, std::int16_t const* xs, std::int32_t& a0,
+                                 std::int32_t& a1, std::int32_t& a2, std::int32_t& a3) noexcept {
+  std::int32_t x0;
+  std::int32_t x1;
+  std::int32_t x2;
+  std::int32_t x3;
   std::int32_t w0;
   std::int32_t w1;
   std::int32_t t;
   __asm__(
+      "ldrd %[x0], %[x1], [%[xs], %[p0]]\n\t"
+      "ldrd %[x2], %[x3], [%[xs], %[p1]]\n\t"
       "ldrd %[w0], %[w1], [%[r], %[o0]]\n\t"
       "sxtb16 %[t], %[w0]\n\t"
       "smlad %[a0], %[t], %[x0], %[a0]\n\t"
@@ -349,28 +430,41 @@ PROPEL_ALWAYS_INLINE void mac2x8(std::int8_t const* r, std::int32_t x0, std::int
       "sxtb16 %[t], %[w1]\n\t"
       "smlad %[a1], %[t], %[x2], %[a1]\n\t"
       "sxtb16 %[t], %[w1], ror #8\n\t"
-      "smlad %[a1], %[t], %[x3], %[a1]"
-      : [a0] "+r"(a0), [a1] "+r"(a1), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)
-      : [r] "r"(r), [x0] "r"(x0), [x1] "r"(x1), [x2] "r"(x2), [x3] "r"(x3),
-        [o0] "i"(R * In + 8 * H), [o1] "i"((R + 1) * In + 8 * H)
-      : "memory");
+      "smlad %[a1], %[t], %[x3], %[a1]\n\t"
+      "ldrd %[w0], %[w1], [%[r], %[o2]]\n\t"
+      "sxtb16 %[t], %[w0]\n\t"
+      "smlad %[a2], %[t], %[x0], %[a2]\n\t"
+      "sxtb16 %[t], %[w0], ror #8\n\t"
+      "smlad %[a2], %[t], %[x1], %[a2]\n\t"
+      "sxtb16 %[t], %[w1]\n\t"
+      "smlad %[a2], %[t], %[x2], %[a2]\n\t"
+      "sxtb16 %[t], %[w1], ror #8\n\t"
+      "smlad %[a2], %[t], %[x3], %[a2]\n\t"
+      "ldrd %[w0], %[w1], [%[r], %[o3]]\n\t"
+      "sxtb16 %[t], %[w0]\n\t"
+      "smlad %[a3], %[t], %[x0], %[a3]\n\t"
+      "sxtb16 %[t], %[w0], ror #8\n\t"
+      "smlad %[a3], %[t], %[x1], %[a3]\n\t"
+      "sxtb16 %[t], %[w1]\n\t"
+      "smlad %[a3], %[t], %[x2], %[a3]\n\t"
+      "sxtb16 %[t], %[w1], ror #8\n\t"
+      "smlad %[a3], %[t], %[x3], %[a3]"
+      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x0] "=&r"(x0), [x1] "=&r"(x1),
+        [x2] "=&r"(x2), [x3] "=&r"(x3), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)
+      : [r] "r"(r), [xs] "r"(xs), [p0] "i"(16 * H), [p1] "i"(16 * H + 8), [o0] "i"(8 * H),
+        [o1] "i"(In + 8 * H), [o2] "i"(2 * In + 8 * H), [o3] "i"(3 * In + 8 * H),
+        // what the block reads, so that the compiler need not assume it reads all memory
+        "m"(*reinterpret_cast<std::int8_t const(*)[4 * In]>(r)),
+        "m"(*reinterpret_cast<std::int16_t const(*)[In]>(xs)));
 }
 
-/// Four rows times inputs 8 H to 8 H + 7.
-template <std::size_t In, std::size_t H>
-PROPEL_ALWAYS_INLINE void mac4x8(std::int8_t const* r, std::int32_t const* x, std::int32_t& a0,
-                                 std::int32_t& a1, std::int32_t& a2, std::int32_t& a3) noexcept {
-  std::int32_t const x0 = x[4 * H];
-  std::int32_t const x1 = x[4 * H + 1];
-  std::int32_t const x2 = x[4 * H + 2];
-  std::int32_t const x3 = x[4 * H + 3];
-  mac2x8<In, H, 0>(r, x0, x1, x2, x3, a0, a1);
-  mac2x8<In, H, 2>(r, x0, x1, x2, x3, a2, a3);
+/// Where input k of a layer of In inputs sits in the DSP kernels' 16-bit input buffer: inputs
+/// 4 g to 4 g + 3 as the pairs (x[4 g], x[4 g + 2]), (x[4 g + 1], x[4 g + 3]) (what SXTB16
+/// makes of four int8), the inputs after the last group of four in order. Each layer writes
+/// its outputs there for the next, so that only the network's input is repacked.
+constexpr std::size_t pair_slot(std::size_t k, std::size_t in) noexcept {
+  return k < in / 4 * 4 ? k / 4 * 4 + (k % 2) * 2 + k % 4 / 2 : k;
 }
-
-/// Scratch for one layer's inputs as 16-bit pairs (DSP kernels only).
-template <std::size_t In>
-inline constexpr std::size_t pair_words = In / 4 * 2;
 
 /// requantize, out of line: the general case, rare in practice (a multiplier of 0.5 or more,
 /// or a relu whose output zero point is not -128), kept out of the kernels' loops.
@@ -380,71 +474,188 @@ inline constexpr std::size_t pair_words = In / 4 * 2;
   return requantize(acc, m, shift, zp, act_min);
 }
 
-/// Writes the layer's Out int8 outputs for the int8 inputs x; Fast: layer.right_shifts_only.
-template <bool Fast, std::size_t Out, std::size_t In>
-void int8_dense_rows(int8_dense<Out, In> const& layer, std::int8_t const* PROPEL_RESTRICT x,
-                     std::int8_t* PROPEL_RESTRICT y,
-                     [[maybe_unused]] std::int32_t* PROPEL_RESTRICT pairs) noexcept {
+/// The layer's requantisation of the accumulators of rows o to o + N - 1; Fast:
+/// layer.right_shifts_only. Calls store(i, int8 value of row o + i).
+template <bool Fast, std::size_t Out, std::size_t In, std::size_t N, class Store>
+PROPEL_ALWAYS_INLINE void requantize_rows(int8_dense<Out, In> const& layer, std::size_t o,
+                                          std::int32_t const (&acc)[N],
+                                          Store const& store) noexcept {
+  std::int32_t const zp = layer.output.zero_point;
+  if constexpr (Fast) {
+    std::int32_t const twice_zp_plus_1 = 2 * zp + 1;
+    PROPEL_UNROLL(4)
+    for (std::size_t i = 0; i < N; ++i) {
+      store(i, requantize_right(acc[i], layer.multiplier.doubled()[o + i],
+                                layer.shift.negated()[o + i], twice_zp_plus_1));
+    }
+  } else {
+    for (std::size_t i = 0; i < N; ++i) {
+      store(i, requantize_general(acc[i], layer.multiplier[o + i], layer.shift[o + i], zp,
+                                  layer.act_min));
+    }
+  }
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/// The int8 inputs x into the 16-bit buffer xs (pair_slot's layout; xs word-aligned).
+template <std::size_t In>
+PROPEL_ALWAYS_INLINE void pack_pairs(std::int8_t const* PROPEL_RESTRICT x,
+                                     std::int16_t* PROPEL_RESTRICT xs) noexcept {
+  PROPEL_UNROLL(8)
+  for (std::size_t g = 0; g < In / 4; ++g) {
+    std::int32_t const v = load4(x + 4 * g);
+    std::int32_t const p[2] = {__sxtb16(v), sxtb16_ror8(v)};
+    std::memcpy(xs + 4 * g, p, sizeof p);
+  }
+  for (std::size_t k = In / 4 * 4; k < In; ++k) xs[k] = x[k];
+}
+
+/// a0 to a3 = b[0] to b[3] (b word-aligned), by two LDRD from one pointer.
+PROPEL_ALWAYS_INLINE void load_bias4(std::int32_t const* b, std::int32_t& a0, std::int32_t& a1,
+                                     std::int32_t& a2, std::int32_t& a3) noexcept {
+  __asm__(
+      "ldrd %[a0], %[a1], [%[b]]\n\t"
+      "ldrd %[a2], %[a3], [%[b], #8]"
+      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=r"(a2), [a3] "=r"(a3)
+      : [b] "r"(b), "m"(*reinterpret_cast<std::int32_t const(*)[4]>(b)));
+}
+
+/// requantize_right for the accumulators of rows o to o + 3 (their 2 m at bias + M words:
+/// the multipliers follow the biases, so that one pointer serves both; k: their four
+/// -e - 1, read as one word, since ASR by a register takes its low byte), stored at
+/// y + 0, 1, 2, 3 (int8) or in the pair layout y + 0, 2, 1, 3 (int16), as one block.
+template <std::size_t M, class Y>
+PROPEL_ALWAYS_INLINE void requantize_right4(std::int32_t a0, std::int32_t a1, std::int32_t a2,
+                                            std::int32_t a3, std::int32_t const* bias,
+                                            std::int8_t const* k, std::int32_t twice_zp_plus_1,
+                                            Y* y) noexcept {
+  std::int32_t m0;
+  std::int32_t m1;
+  std::int32_t kr;
+  __asm__(
+      "ldrd %[m0], %[m1], [%[m], %[mo0]]\n\t"
+      "ldr %[k], [%[kp]]\n\t"
+      "smmlar %[a0], %[a0], %[m0], %[a0]\n\t"
+      "add %[a0], %[a0], %[a0], asr #31\n\t"
+      "asr %[a0], %[a0], %[k]\n\t"
+      "add %[a0], %[a0], %[z]\n\t"
+      "ssat %[a0], #8, %[a0], asr #1\n\t"
+      "lsr %[k], %[k], #8\n\t"
+      "smmlar %[a1], %[a1], %[m1], %[a1]\n\t"
+      "add %[a1], %[a1], %[a1], asr #31\n\t"
+      "asr %[a1], %[a1], %[k]\n\t"
+      "add %[a1], %[a1], %[z]\n\t"
+      "ssat %[a1], #8, %[a1], asr #1\n\t"
+      "ldrd %[m0], %[m1], [%[m], %[mo1]]\n\t"
+      "lsr %[k], %[k], #8\n\t"
+      "smmlar %[a2], %[a2], %[m0], %[a2]\n\t"
+      "add %[a2], %[a2], %[a2], asr #31\n\t"
+      "asr %[a2], %[a2], %[k]\n\t"
+      "add %[a2], %[a2], %[z]\n\t"
+      "ssat %[a2], #8, %[a2], asr #1\n\t"
+      "lsr %[k], %[k], #8\n\t"
+      "smmlar %[a3], %[a3], %[m1], %[a3]\n\t"
+      "add %[a3], %[a3], %[a3], asr #31\n\t"
+      "asr %[a3], %[a3], %[k]\n\t"
+      "add %[a3], %[a3], %[z]\n\t"
+      "ssat %[a3], #8, %[a3], asr #1"
+      : [a0] "+&r"(a0), [a1] "+&r"(a1), [a2] "+&r"(a2), [a3] "+&r"(a3), [m0] "=&r"(m0),
+        [m1] "=&r"(m1), [k] "=&r"(kr)
+      :
+      [m] "r"(bias), [mo0] "i"(4 * M), [mo1] "i"(4 * M + 8), [kp] "r"(k), [z] "r"(twice_zp_plus_1),
+      "m"(*reinterpret_cast<std::uint32_t const(*)[4]>(reinterpret_cast<char const*>(bias) +
+                                                       4 * M)),
+      "m"(*reinterpret_cast<std::int8_t const(*)[4]>(k)));
+  // four stores (the compiler would merge them into words, with more instructions)
+  if constexpr (std::is_same_v<Y, std::int16_t>) {
+    __asm__(
+        "strh %[a0], [%[y]]\n\t"
+        "strh %[a1], [%[y], #4]\n\t"
+        "strh %[a2], [%[y], #2]\n\t"
+        "strh %[a3], [%[y], #6]"
+        : "=m"(*reinterpret_cast<Y(*)[4]>(y))
+        : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3), [y] "r"(y));
+  } else {
+    __asm__(
+        "strb %[a0], [%[y]]\n\t"
+        "strb %[a1], [%[y], #1]\n\t"
+        "strb %[a2], [%[y], #2]\n\t"
+        "strb %[a3], [%[y], #3]"
+        : "=m"(*reinterpret_cast<Y(*)[4]>(y))
+        : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3), [y] "r"(y));
+  }
+}
+
+/// The DSP kernel: the layer's Out outputs for the inputs in xs (pair_slot's layout, 8-byte
+/// aligned), written to y: int8 in order (Y = std::int8_t) or as the next layer's 16-bit
+/// input buffer (Y = std::int16_t). Fast: layer.right_shifts_only.
+template <bool Fast, class Y, std::size_t Out, std::size_t In>
+void int8_dense_rows(int8_dense<Out, In> const& layer, std::int16_t const* PROPEL_RESTRICT xs,
+                     Y* PROPEL_RESTRICT y) noexcept {
   std::int8_t const* const w = layer.weight.data();
   std::int32_t const* const bias = layer.bias.data();
-  std::int32_t const* const mult = layer.multiplier.data();
-  std::int8_t const* const shift = layer.shift.data();
-  std::int32_t const zp = layer.output.zero_point;
-  std::int32_t const act_min = layer.act_min;
-  std::int32_t const twice_zp_plus_1 = 2 * zp + 1;
-  // requantises the accumulators of rows o, o + 1, ..., o + N - 1
-  auto const finish = [&]<std::size_t N>(std::size_t o, std::int32_t const(&acc)[N]) {
-    if constexpr (Fast) {
-      PROPEL_UNROLL(4)
-      for (std::size_t i = 0; i < N; ++i) {
-        y[o + i] = static_cast<std::int8_t>(
-            requantize_right(acc[i], mult[o + i], ~shift[o + i], twice_zp_plus_1));
-      }
-    } else {
-      for (std::size_t i = 0; i < N; ++i) {
-        y[o + i] = requantize_general(acc[i], mult[o + i], shift[o + i], zp, act_min);
-      }
-    }
+  // stores the outputs of rows o to o + 3 (o % 4 == 0) or of row o alone
+  auto const store4 = [y](std::size_t o) {
+    return [yb = y + o](std::size_t i, std::int32_t v) {
+      yb[std::is_same_v<Y, std::int16_t> ? pair_slot(i, 4) : i] = static_cast<Y>(v);
+    };
   };
-#if defined(__ARM_FEATURE_DSP)
+  auto const store1 = [y](std::size_t o) {
+    return [yb = y + (std::is_same_v<Y, std::int16_t> ? pair_slot(o, Out) : o)](
+               std::size_t, std::int32_t v) { *yb = static_cast<Y>(v); };
+  };
   constexpr std::size_t groups = In / 4;
-  // the inputs as pairs (x0, x2), (x1, x3), (x4, x6), ... once for all rows
-  for (std::size_t g = 0; g < groups; ++g) {
-    std::int32_t const v = load4(x + 4 * g);
-    pairs[2 * g] = __sxtb16(v);
-    pairs[2 * g + 1] = sxtb16_ror8(v);
-  }
+  auto const pair = [xs](std::size_t j) {
+    std::int32_t v;
+    std::memcpy(&v, xs + 2 * j, sizeof v);
+    return v;
+  };
   auto const tail = [&](std::size_t o, std::int32_t acc) {
-    for (std::size_t k = groups * 4; k < In; ++k) acc += w[o * In + k] * x[k];
+    for (std::size_t k = groups * 4; k < In; ++k) acc += w[o * In + k] * xs[k];
     return acc;
   };
+  // the multipliers Out words after the biases (requantize_right4), within LDRD's reach
+  using layer_t = int8_dense<Out, In>;
+  static_assert(offsetof(layer_t, multiplier) == offsetof(layer_t, bias) + 4 * Out);
+#if defined(__OPTIMIZE__)
+  constexpr bool requantize_by_4 = Fast && 4 * Out + 8 <= 1020;
+  constexpr bool blocks_of_8 = Fast && In % 4 == 0 && 4 * In <= 1028;
+#else
+  // requantize_right4 and mac4x8 need more registers than -O0 leaves
+  constexpr bool requantize_by_4 = false;
+  constexpr bool blocks_of_8 = false;
+#endif
   // four rows at a time: each pair of inputs is loaded once for four rows
   for (std::size_t o = 0; o + 4 <= Out; o += 4) {
     std::int8_t const* r = w + o * In;
-    std::int32_t a0 = bias[o];
-    std::int32_t a1 = bias[o + 1];
-    std::int32_t a2 = bias[o + 2];
-    std::int32_t a3 = bias[o + 3];
-    if constexpr (Fast) {
+    std::int32_t a0;
+    std::int32_t a1;
+    std::int32_t a2;
+    std::int32_t a3;
+    load_bias4(bias + o, a0, a1, a2, a3);
+    if constexpr (blocks_of_8) {
       // unrolled: no loop counter, every offset an immediate
-      if constexpr (In % 4 == 0) {  // rows on word boundaries: eight inputs a block
-        [&]<std::size_t... H>(std::index_sequence<H...>) {
-          (mac4x8<In, H>(r, pairs, a0, a1, a2, a3), ...);
-        }
-        (std::make_index_sequence<groups / 2>{});
-        if constexpr (groups % 2 != 0) {
-          mac4x4<In, groups - 1>(r, pairs[2 * groups - 2], pairs[2 * groups - 1], a0, a1, a2, a3);
-        }
-      } else {
-        [&]<std::size_t... G>(std::index_sequence<G...>) {
-          (mac4x4<In, G>(r, pairs[2 * G], pairs[2 * G + 1], a0, a1, a2, a3), ...);
-        }
-        (std::make_index_sequence<groups>{});
+      [&]<std::size_t... H>(std::index_sequence<H...>) {
+        (mac4x8<In, H>(r, xs, a0, a1, a2, a3), ...);
       }
+      (std::make_index_sequence<groups / 2>{});
+      if constexpr (groups % 2 != 0) {
+        mac4x4<In, groups - 1>(r, pair(2 * groups - 2), pair(2 * groups - 1), a0, a1, a2, a3);
+      }
+    } else if constexpr (Fast && 4 * In <= 4096) {
+      [&]<std::size_t... G>(std::index_sequence<G...>) {
+        (mac4x4<In, G>(r, pair(2 * G), pair(2 * G + 1), a0, a1, a2, a3), ...);
+      }
+      (std::make_index_sequence<groups>{});
     } else {
       // the rare case: a loop, less code
       for (std::size_t g = 0; g < groups; ++g) {
-        mac4x4<In, 0>(r + 4 * g, pairs[2 * g], pairs[2 * g + 1], a0, a1, a2, a3);
+        std::int32_t const x02 = pair(2 * g);
+        std::int32_t const x13 = pair(2 * g + 1);
+        a0 = mac4(load4(r + 4 * g), x02, x13, a0);
+        a1 = mac4(load4(r + In + 4 * g), x02, x13, a1);
+        a2 = mac4(load4(r + 2 * In + 4 * g), x02, x13, a2);
+        a3 = mac4(load4(r + 3 * In + 4 * g), x02, x13, a3);
       }
     }
     if constexpr (In % 4 != 0) {
@@ -453,21 +664,158 @@ void int8_dense_rows(int8_dense<Out, In> const& layer, std::int8_t const* PROPEL
       a2 = tail(o + 2, a2);
       a3 = tail(o + 3, a3);
     }
-    std::int32_t const acc[4] = {a0, a1, a2, a3};
-    finish(o, acc);
+    if constexpr (requantize_by_4) {
+      requantize_right4<Out>(a0, a1, a2, a3, bias + o, layer.shift.negated() + o,
+                             2 * layer.output.zero_point + 1, y + o);
+    } else {
+      std::int32_t const acc[4] = {a0, a1, a2, a3};
+      requantize_rows<Fast>(layer, o, acc, store4(o));
+    }
   }
   if constexpr (Out % 4 != 0) {
     for (std::size_t o = Out / 4 * 4; o < Out; ++o) {
       std::int8_t const* const r = w + o * In;
       std::int32_t a = bias[o];
       for (std::size_t g = 0; g < groups; ++g) {
-        a = mac4(load4(r + 4 * g), pairs[2 * g], pairs[2 * g + 1], a);
+        a = mac4(load4(r + 4 * g), pair(2 * g), pair(2 * g + 1), a);
       }
       std::int32_t const acc[1] = {tail(o, a)};
-      finish(o, acc);
+      requantize_rows<Fast>(layer, o, acc, store1(o));
     }
   }
+}
+
+/// Whether int8_dense_layer_asm can run the layer: right shifts only, rows in blocks of 4 and
+/// of 8 inputs, every offset within LDRD's reach; and an optimised build (the block needs 13
+/// registers, r7 aside, which may be -O0's frame pointer).
+template <std::size_t Out, std::size_t In>
+inline constexpr bool whole_layer_asm =
+#if defined(__OPTIMIZE__)
+    Out % 4 == 0 && In % 8 == 0 && In > 0 && Out > 0 && 3 * In <= 1020 && 4 * Out + 8 <= 1020;
 #else
+    false;
+#endif
+
+/// The whole layer in one asm loop, for layers with right shifts only (whole_layer_asm):
+/// per block of four rows, their biases (two LDRD), then for each eight inputs two LDRD of
+/// input pairs and, per row, one LDRD of eight weights, four SXTB16 and four SMLAD; then the
+/// requantisation as in requantize_right4, the four outputs stored as in requantize_right4.
+/// The pointers the block does not need while it multiplies (multipliers, shifts, outputs,
+/// zero point) wait on the stack (one STM, one LDM), the others advance by post-indexed
+/// loads. Fixed registers: r0 weights, r1 inputs, r2-r5 accumulators, r6 r8-r12 lr the
+/// inputs and weights of a block or the requantisation's pointers and operands. The 24 bytes
+/// of stack the loop reserves are not in GCC's -fstack-usage; with its 32-byte frame they
+/// stay below the general kernel's frames, which the stack budgets count.
+template <class Y, std::size_t Out, std::size_t In>
+void int8_dense_layer_asm(int8_dense<Out, In> const& layer, std::int16_t const* PROPEL_RESTRICT xs,
+                          Y* PROPEL_RESTRICT y) noexcept {
+  using layer_t = int8_dense<Out, In>;
+  static_assert(offsetof(layer_t, multiplier) == offsetof(layer_t, bias) + 4 * Out);
+  register std::int8_t const* w asm("r0") = layer.weight.data();
+  register std::int16_t const* x asm("r1") = xs;
+  // the multipliers of the block; its biases lie 4 Out bytes before them
+  register std::uint32_t const* m asm("r6") = layer.multiplier.doubled();
+  register std::int8_t const* k asm("r8") = layer.shift.negated();
+  register Y* out asm("r9") = y;
+  register std::int32_t z asm("r10") = 2 * layer.output.zero_point + 1;
+  register std::uint32_t const* end asm("r11") = layer.multiplier.doubled() + Out;
+  constexpr bool pairs = std::is_same_v<Y, std::int16_t>;
+#define PROPEL_Q8_ROW(acc)      \
+  "sxtb16 lr, r11\n\t"          \
+  "smlad " acc ", lr, r6, " acc \
+  "\n\t"                        \
+  "sxtb16 lr, r11, ror #8\n\t"  \
+  "smlad " acc ", lr, r8, " acc \
+  "\n\t"                        \
+  "sxtb16 lr, r12\n\t"          \
+  "smlad " acc ", lr, r9, " acc \
+  "\n\t"                        \
+  "sxtb16 lr, r12, ror #8\n\t"  \
+  "smlad " acc ", lr, r10, " acc "\n\t"
+#define PROPEL_Q8_REQUANTIZE(acc, mult)     \
+  "smmlar " acc ", " acc ", " mult ", " acc \
+  "\n\t"                                    \
+  "add " acc ", " acc ", " acc              \
+  ", asr #31\n\t"                           \
+  "asr " acc ", " acc                       \
+  ", r11\n\t"                               \
+  "add " acc ", " acc                       \
+  ", r10\n\t"                               \
+  "ssat " acc ", #8, " acc ", asr #1\n\t"
+#define PROPEL_Q8_LAYER(store_rest, store_first) \
+  "sub sp, sp, #24\n\t"                                                               \
+  "str r11, [sp, #16]\n"                                                              \
+  "1:\n\t"                                                                            \
+  "ldrd r2, r3, [r6, #-%c[bias]]\n\t"                                                 \
+  "ldrd r4, r5, [r6, #-%c[bias] + 8]\n\t"                                             \
+  "stm sp, {r6, r8, r9, r10}\n\t"                                                     \
+  ".rept %c[blocks]\n\t"                                                              \
+  "ldrd r6, r8, [r1], #8\n\t"                                                         \
+  "ldrd r9, r10, [r1], #8\n\t"                                                        \
+  "ldrd r11, r12, [r0, #%c[row1]]\n\t" PROPEL_Q8_ROW("r3")                            \
+  "ldrd r11, r12, [r0, #%c[row2]]\n\t" PROPEL_Q8_ROW("r4")                            \
+  "ldrd r11, r12, [r0, #%c[row3]]\n\t" PROPEL_Q8_ROW("r5")                            \
+  "ldrd r11, r12, [r0], #8\n\t" PROPEL_Q8_ROW("r2")                                   \
+  ".endr\n\t"                                                                         \
+  "add r0, r0, #%c[row3]\n\t"                                                         \
+  "sub r1, r1, #%c[inputs]\n\t"                                                       \
+  "ldm sp, {r6, r8, r9, r10}\n\t"                                                     \
+  "ldr r11, [r8], #4\n\t"                                                             \
+  "ldrd r12, lr, [r6], #8\n\t" PROPEL_Q8_REQUANTIZE("r2", "r12")                      \
+  "lsr r11, r11, #8\n\t" PROPEL_Q8_REQUANTIZE("r3", "lr")                             \
+  "ldrd r12, lr, [r6], #8\n\t"                                                        \
+  "lsr r11, r11, #8\n\t" PROPEL_Q8_REQUANTIZE("r4", "r12")                            \
+  "lsr r11, r11, #8\n\t" PROPEL_Q8_REQUANTIZE("r5", "lr") store_rest store_first      \
+  "ldr r12, [sp, #16]\n\t"                                                            \
+  "cmp r6, r12\n\t"                                                                   \
+  "bne 1b\n\t"                                                                        \
+  "add sp, sp, #24"
+#define PROPEL_Q8_OPERANDS                                                         \
+  : "+r"(w), "+r"(x), "+r"(m), "+r"(k), "+r"(out), "+r"(z), "+r"(end)                    \
+  : [bias] "i"(4 * Out), [blocks] "i"(In / 8), [row1] "i"(In), [row2] "i"(2 * In),       \
+    [row3] "i"(3 * In), [inputs] "i"(2 * In)                                             \
+  : "r2", "r3", "r4", "r5", "r12", "lr", "cc", "memory"
+  if constexpr (pairs) {
+    __asm__ volatile(PROPEL_Q8_LAYER(
+        "strh r3, [r9, #4]\n\tstrh r4, [r9, #2]\n\tstrh r5, [r9, #6]\n\t", "strh r2, [r9], #8\n\t")
+                         PROPEL_Q8_OPERANDS);
+  } else {
+    __asm__ volatile(PROPEL_Q8_LAYER(
+        "strb r3, [r9, #1]\n\tstrb r4, [r9, #2]\n\tstrb r5, [r9, #3]\n\t", "strb r2, [r9], #4\n\t")
+                         PROPEL_Q8_OPERANDS);
+  }
+#undef PROPEL_Q8_OPERANDS
+#undef PROPEL_Q8_LAYER
+#undef PROPEL_Q8_REQUANTIZE
+#undef PROPEL_Q8_ROW
+}
+
+/// int8_dense_rows with the requantisation the layer needs: the two loops are compiled apart,
+/// so that the common one keeps its accumulators in registers.
+template <class Y, std::size_t Out, std::size_t In>
+void int8_dense_forward(int8_dense<Out, In> const& layer, std::int16_t const* PROPEL_RESTRICT xs,
+                        Y* PROPEL_RESTRICT y) noexcept {
+  if (layer.right_shifts_only) {
+    if constexpr (whole_layer_asm<Out, In>) {
+      int8_dense_layer_asm(layer, xs, y);
+    } else {
+      int8_dense_rows<true>(layer, xs, y);
+    }
+  } else {
+    int8_dense_rows<false>(layer, xs, y);
+  }
+}
+#else
+/// The plain C++ kernel: the layer's Out int8 outputs for the int8 inputs x, one row at a
+/// time. Fast: layer.right_shifts_only.
+template <bool Fast, std::size_t Out, std::size_t In>
+void int8_dense_rows(int8_dense<Out, In> const& layer, std::int8_t const* PROPEL_RESTRICT x,
+                     std::int8_t* PROPEL_RESTRICT y) noexcept {
+  std::int8_t const* const w = layer.weight.data();
+  std::int32_t const* const bias = layer.bias.data();
+  auto const store = [y](std::size_t o) {
+    return [yo = y + o](std::size_t, std::int32_t v) { *yo = static_cast<std::int8_t>(v); };
+  };
   for (std::size_t o = 0; o < Out; ++o) {
     std::int8_t const* const r = w + o * In;
     std::int32_t sum = 0;
@@ -476,23 +824,21 @@ void int8_dense_rows(int8_dense<Out, In> const& layer, std::int8_t const* PROPEL
     }
     // the sum fits (|sum| <= 16256 In), so adding the bias last changes nothing
     std::int32_t const acc[1] = {sum + bias[o]};
-    finish(o, acc);
+    requantize_rows<Fast>(layer, o, acc, store(o));
   }
-#endif
 }
 
-/// int8_dense_rows with the requantisation the layer needs: the two loops are compiled apart,
-/// so that the common one keeps its accumulators in registers.
+/// int8_dense_rows with the requantisation the layer needs.
 template <std::size_t Out, std::size_t In>
 void int8_dense_forward(int8_dense<Out, In> const& layer, std::int8_t const* PROPEL_RESTRICT x,
-                        std::int8_t* PROPEL_RESTRICT y,
-                        std::int32_t* PROPEL_RESTRICT pairs) noexcept {
+                        std::int8_t* PROPEL_RESTRICT y) noexcept {
   if (layer.right_shifts_only) {
-    int8_dense_rows<true>(layer, x, y, pairs);
+    int8_dense_rows<true>(layer, x, y);
   } else {
-    int8_dense_rows<false>(layer, x, y, pairs);
+    int8_dense_rows<false>(layer, x, y);
   }
 }
+#endif
 
 template <class Act>
 inline constexpr bool is_relu_v = std::is_same_v<Act, relu>;
@@ -622,20 +968,39 @@ class int8_mlp {
  private:
   [[nodiscard]] vec<std::int8_t, output_size> run(
       vec<std::int8_t, input_size> const& x) const noexcept {
+    vec<std::int8_t, output_size> out;
+#if defined(__ARM_FEATURE_DSP)
+    // each layer's inputs as 16-bit pairs, written by the layer before (pair_slot)
+    alignas(8) std::int16_t a[max_width];
+    alignas(8) std::int16_t b[max_width];
+    detail::q8::pack_pairs<input_size>(x.data(), a);
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (
+          [&] {
+            std::int16_t const* const from = I % 2 == 0 ? a : b;
+            if constexpr (I + 1 == layer_count) {
+              detail::q8::int8_dense_forward(layer<I>(), from, out.data());
+            } else {
+              detail::q8::int8_dense_forward(layer<I>(), from, I % 2 == 0 ? b : a);
+            }
+          }(),
+          ...);
+    }
+    (std::make_index_sequence<layer_count>{});
+#else
     alignas(4) std::int8_t a[max_width];
     alignas(4) std::int8_t b[max_width];
-    std::int32_t pairs[detail::q8::pair_words<max_width> + 1];
-    vec<std::int8_t, output_size> out;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (
           [&] {
             std::int8_t const* const from = I == 0 ? x.data() : (I % 2 == 1 ? a : b);
             std::int8_t* const to = I + 1 == layer_count ? out.data() : (I % 2 == 0 ? a : b);
-            detail::q8::int8_dense_forward(layer<I>(), from, to, pairs);
+            detail::q8::int8_dense_forward(layer<I>(), from, to);
           }(),
           ...);
     }
     (std::make_index_sequence<layer_count>{});
+#endif
     return out;
   }
 };
@@ -776,8 +1141,8 @@ template <class T, class Input, class... Layers>
             int e = 0;
             detail::q8::quantize_multiplier(
                 static_cast<double>(in.scale) * wsd / static_cast<double>(out.scale), m, e);
-            dst.multiplier[o] = m;
-            dst.shift[o] = static_cast<std::int8_t>(e);
+            dst.multiplier.set(o, m);
+            dst.shift.set(o, static_cast<std::int8_t>(e));
             right = right && e <= -1;
           }
           dst.right_shifts_only = right;
