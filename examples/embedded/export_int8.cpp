@@ -14,9 +14,6 @@
 // so every compiler and build type produces the same bits.
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
-#include <iterator>
 #include <propel/io/export_header.hpp>
 #include <propel/propel.hpp>
 #include <sstream>
@@ -24,6 +21,7 @@
 
 #include "ctrl_task.hpp"
 #include "ctrl_weights.hpp"
+#include "header_file.hpp"
 
 namespace {
 
@@ -89,40 +87,14 @@ int main(int argc, char** argv) {
   float int8_loss = 0;
   std::string const text = generate(float_loss, int8_loss);
   if (text.empty()) return 1;
-  std::string const mode = argc > 1 ? argv[1] : "";
-  std::string const path = argc > 2 ? argv[2] : "ctrl_int8_weights.hpp";
+  embedded::header_action done{};
+  int const status =
+      embedded::header_file_command("export_int8", "ctrl_int8_weights.hpp", text, argc, argv, done);
+  if (status != 0 || done == embedded::header_action::printed) return status;
   std::printf("held-out loss: float %.6f, int8 %.6f\n", static_cast<double>(float_loss),
               static_cast<double>(int8_loss));
-  if (mode == "--print") {
-    std::cout << text;
-    return 0;
+  if (done == embedded::header_action::checked) {
+    std::printf("ctrl_int8_weights.hpp is up to date\n");
   }
-  if (mode == "--write") {
-    std::ofstream f(path, std::ios::binary);
-    f << text;
-    if (!f) {
-      std::fprintf(stderr, "export_int8: cannot write %s\n", path.c_str());
-      return 1;
-    }
-    std::printf("wrote %s\n", path.c_str());
-    return 0;
-  }
-  if (!mode.empty()) {
-    std::fprintf(stderr, "usage: export_int8 [--write [FILE] | --print]\n");
-    return 2;
-  }
-  std::ifstream f(path, std::ios::binary);
-  std::string const committed((std::istreambuf_iterator<char>(f)),
-                              std::istreambuf_iterator<char>());
-  if (committed != text) {
-    std::fprintf(stderr,
-                 "export_int8: %s differs from the regenerated header; if ctrl_weights.hpp or "
-                 "the quantization changed, regenerate with\n"
-                 "  <build>/examples/export_int8/export_int8 --write\n"
-                 "run in examples/embedded/, and commit the new header.\n",
-                 path.c_str());
-    return 1;
-  }
-  std::printf("%s is up to date\n", path.c_str());
-  return 0;
+  return status;
 }

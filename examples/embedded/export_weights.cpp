@@ -17,15 +17,13 @@
 #include <bit>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
-#include <iterator>
 #include <propel/io/export_header.hpp>
 #include <propel/propel.hpp>
 #include <sstream>
 #include <string>
 
 #include "ctrl_task.hpp"
+#include "header_file.hpp"
 #if __has_include("ctrl_weights.hpp")
 #include "ctrl_weights.hpp"
 #define CTRL_HAVE_WEIGHTS 1
@@ -111,51 +109,18 @@ int main(int argc, char** argv) {
   float holdout = 0;
   ctrl::net_t net;
   std::string const text = generate(holdout, net);
-  std::string const mode = argc > 1 ? argv[1] : "";
-  std::string const path = argc > 2 ? argv[2] : "ctrl_weights.hpp";
-  if (mode == "--print") {
-    std::cout << text;
-    return 0;
-  }
-  if (mode == "--write") {
-    std::ofstream f(path, std::ios::binary);
-    f << text;
-    if (!f) {
-      std::fprintf(stderr, "export_weights: cannot write %s\n", path.c_str());
-      return 1;
-    }
-    std::printf("wrote %s (held-out loss %.6f)\n", path.c_str(), static_cast<double>(holdout));
-    return 0;
-  }
-  if (!mode.empty()) {
-    std::fprintf(stderr, "usage: export_weights [--write [FILE] | --print]\n");
-    return 2;
-  }
-  std::ifstream f(path, std::ios::binary);
-  std::string const committed((std::istreambuf_iterator<char>(f)),
-                              std::istreambuf_iterator<char>());
-  if (committed != text) {
-    std::size_t line = 1;
-    std::size_t i = 0;
-    for (; i < committed.size() && i < text.size() && committed[i] == text[i]; ++i) {
-      if (committed[i] == '\n') ++line;
-    }
-    std::fprintf(stderr,
-                 "export_weights: %s differs from the regenerated header (first at line %zu).\n"
-                 "The training or the forward pass changed the bits; regenerate with\n"
-                 "  <build>/examples/export_weights/export_weights --write\n"
-                 "run in examples/embedded/, and commit the new header.\n",
-                 path.c_str(), line);
-    return 1;
-  }
+  embedded::header_action done{};
+  int const status =
+      embedded::header_file_command("export_weights", "ctrl_weights.hpp", text, argc, argv, done);
+  if (status != 0 || done == embedded::header_action::printed) return status;
+  std::printf("held-out loss %.6f\n", static_cast<double>(holdout));
+  if (done == embedded::header_action::written) return 0;
   if (!compiled_weights_match(net)) {
     std::fprintf(stderr,
-                 "export_weights: %s is up to date, but this program was compiled with another "
-                 "version of it, or its numbers do not read back exactly\n",
-                 path.c_str());
+                 "export_weights: ctrl_weights.hpp is up to date, but this program was compiled "
+                 "with another version of it, or its numbers do not read back exactly\n");
     return 1;
   }
-  std::printf("%s is up to date and reads back bit for bit (held-out loss %.6f)\n", path.c_str(),
-              static_cast<double>(holdout));
+  std::printf("ctrl_weights.hpp is up to date and reads back bit for bit\n");
   return 0;
 }
