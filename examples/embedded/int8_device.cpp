@@ -9,14 +9,17 @@
 //  2. instructions per inference (cortex-m/instruction_counter.hpp: QEMU -icount): propel's
 //     int8 network (SXTB16/SMLAD kernels, the M4's DSP extension), int8 in and out and float
 //     in and out, and a plain-loop baseline of the same arithmetic (one row at a time, an
-//     int32 multiply-add per weight), which must give the same outputs.
+//     int32 multiply-add per weight), which must give the same outputs;
+//  3. the DSP kernels on odd widths (their tails), with the general requantisation, and the
+//     whole-layer kernel on widths other than ctrl's, against the plain loops, on
+//     pseudo-random parameters and inputs.
 //
 // No heap, no exceptions, no RTTI. Build switches:
 //   -DCTRL_QUIET  no printf, no counting: only part 1 (the footprint build, `cortex-m/run
 //                 --bare`); the exit status says PASS (0) or which check failed
-//  3. the DSP kernels on odd widths (their tails), with the general requantisation, and the
-//     whole-layer kernel on widths other than ctrl's, against the plain loops, on
-//     pseudo-random parameters and inputs.
+//   -DCTRL_INT8_ONLY  part 1 checks the int8 outputs only (no float input or output)
+//   -DCTRL_PLAIN  with CTRL_INT8_ONLY: part 1 runs the plain-loop baseline instead of propel
+//                 (the baseline's footprint)
 //
 // Exit status: 0 pass, 1 int8 outputs differ from the host's, 2 float outputs or held-out
 // loss differ, 3 the plain-loop baseline disagrees, 4 the odd-width network disagrees with it.
@@ -49,7 +52,7 @@ constexpr propel::int8_mlp<propel::input<ctrl::inputs>, propel::dense<32, propel
 
 constexpr std::size_t probes = ctrl_int8_model::probe_inputs.rows;
 
-bool same_bits(float a, float b) {
+[[maybe_unused]] bool same_bits(float a, float b) {
   std::uint32_t x = 0;
   std::uint32_t y = 0;
   std::memcpy(&x, &a, sizeof x);
@@ -63,11 +66,39 @@ propel::vec<std::int8_t, ctrl::inputs> probe(std::size_t r) {
   return x;
 }
 
-/// Part 1: the int8 network from flash, against the host's numbers.
+/// The baseline: the same int8 arithmetic as two plain nested loops per layer, one output row
+/// at a time, with TFLite's requantisation (propel's general one) for every output.
+template <std::size_t Out, std::size_t In>
+void plain_layer(propel::int8_dense<Out, In> const& l, std::int8_t const* x, std::int8_t* y) {
+  for (std::size_t o = 0; o < Out; ++o) {
+    std::int32_t acc = l.bias[o];
+    for (std::size_t k = 0; k < In; ++k) acc += l.weight(o, k) * x[k];
+    y[o] = propel::detail::q8::requantize(acc, l.multiplier[o], l.shift[o], l.output.zero_point,
+                                          l.act_min);
+  }
+}
+
+[[gnu::noinline, maybe_unused]] propel::vec<std::int8_t, ctrl::outputs> plain_loops(
+    q_t const& net, propel::vec<std::int8_t, ctrl::inputs> const& x) {
+  std::int8_t h1[32];
+  std::int8_t h2[32];
+  propel::vec<std::int8_t, ctrl::outputs> y;
+  plain_layer(net.layer<0>(), x.data(), h1);
+  plain_layer(net.layer<1>(), h1, h2);
+  plain_layer(net.layer<2>(), h2, y.data());
+  return y;
+}
+
+/// Part 1: the int8 network from flash, against the host's numbers (with CTRL_PLAIN, the
+/// plain loops' int8 outputs instead; with CTRL_INT8_ONLY, the int8 outputs only).
 int check_flash_network() {
   std::size_t mismatches = 0;
   for (std::size_t r = 0; r < probes; ++r) {
+#ifdef CTRL_PLAIN
+    propel::vec<std::int8_t, ctrl::outputs> const y = plain_loops(flash_net, probe(r));
+#else
     propel::vec<std::int8_t, ctrl::outputs> const y = flash_net(probe(r));
+#endif
     for (std::size_t k = 0; k < ctrl::outputs; ++k) {
       if (y[k] != ctrl_int8_model::probe_outputs(r, k)) ++mismatches;
     }
@@ -76,6 +107,9 @@ int check_flash_network() {
              static_cast<unsigned>(probes * ctrl::outputs - mismatches),
              static_cast<unsigned>(probes * ctrl::outputs));
   if (mismatches != 0) return 1;
+#ifdef CTRL_INT8_ONLY
+  return 0;
+#endif
   for (std::size_t r = 0; r < probes; ++r) {
     propel::vec<float, ctrl::inputs> x;
     for (std::size_t j = 0; j < ctrl::inputs; ++j) x[j] = ctrl_model::probe_inputs(r, j);
@@ -94,28 +128,6 @@ int check_flash_network() {
 }
 
 #ifndef CTRL_QUIET
-/// The baseline: the same int8 arithmetic as two plain nested loops per layer, one output row
-/// at a time, with TFLite's requantisation (propel's general one) for every output.
-template <std::size_t Out, std::size_t In>
-void plain_layer(propel::int8_dense<Out, In> const& l, std::int8_t const* x, std::int8_t* y) {
-  for (std::size_t o = 0; o < Out; ++o) {
-    std::int32_t acc = l.bias[o];
-    for (std::size_t k = 0; k < In; ++k) acc += l.weight(o, k) * x[k];
-    y[o] = propel::detail::q8::requantize(acc, l.multiplier[o], l.shift[o], l.output.zero_point,
-                                          l.act_min);
-  }
-}
-
-[[gnu::noinline]] propel::vec<std::int8_t, ctrl::outputs> plain_loops(
-    q_t const& net, propel::vec<std::int8_t, ctrl::inputs> const& x) {
-  std::int8_t h1[32];
-  std::int8_t h2[32];
-  propel::vec<std::int8_t, ctrl::outputs> y;
-  plain_layer(net.layer<0>(), x.data(), h1);
-  plain_layer(net.layer<1>(), h1, h2);
-  plain_layer(net.layer<2>(), h2, y.data());
-  return y;
-}
 
 /// Part 3: the DSP kernels on widths that are not multiples of 4 (their tails) and with the
 /// general requantisation (shifts >= 0, a relu clamp above -128), against the plain loops:

@@ -16,6 +16,8 @@
 #   int8       int8_device.cpp: the network quantized to int8 (ctrl_int8_weights.hpp), outputs
 #              bit-identical to the host's, instruction counts against plain loops; PASS
 #   int8_inference  --bare, no printf, the int8 checks only: exit 0 and "malloc linked: no"
+#   int8_only, int8_plain
+#              --bare, int8 in and out only, by propel and by the plain loops
 #   training   --bare, no printf, training only: exit 0 and "malloc linked: no"
 #   empty      --bare, an empty main: the start-up's own share of the footprint
 #   probe      --bare, checks the tools themselves: a loop of exactly 2000 instructions must
@@ -109,6 +111,14 @@ grep -qx 'PASS' "$tmp/int8.stdout" || fail "the int8 program printed no PASS lin
 build_and_run int8_inference --bare -- int8_device.cpp "${flags[@]}" -DCTRL_QUIET ||
   fail "the int8 inference-only program exited with status $? (1: int8 outputs differ from the host's, 2: float outputs or held-out loss differ)"
 grep -qx 'cortex-m: malloc linked: no' "$tmp/int8_inference.stderr" || fail "int8_inference: malloc is linked"
+# int8 in and out only, by propel and by the plain-loop baseline: their footprints side by side
+build_and_run int8_only --bare -- int8_device.cpp "${flags[@]}" -DCTRL_QUIET -DCTRL_INT8_ONLY ||
+  fail "the int8-only program exited with status $? (1: int8 outputs differ from the host's)"
+build_and_run int8_plain --bare -- int8_device.cpp "${flags[@]}" -DCTRL_QUIET -DCTRL_INT8_ONLY \
+  -DCTRL_PLAIN || fail "the int8 plain-loop program exited with status $? (1: outputs differ)"
+for name in int8_only int8_plain; do
+  grep -qx 'cortex-m: malloc linked: no' "$tmp/$name.stderr" || fail "$name: malloc is linked"
+done
 echo 'int main() { return 0; }' >"$tmp/empty.cpp"
 build_and_run empty --bare -- "$tmp/empty.cpp" || fail "the empty program exited with status $?"
 cat >"$tmp/probe.cpp" <<'EOF'
@@ -136,7 +146,7 @@ grep -qx 'cortex-m: malloc linked: yes (.*_Znwj.*)' "$tmp/probe.stderr" ||
 
 # The host-trained weights must be read from flash: the symbol's address lies in the flash
 # region (0x00000000..), not in RAM (0x20000000..), where .data and .bss live.
-for name in full inference int8 int8_inference; do
+for name in full inference int8 int8_inference int8_only int8_plain; do
   symbol=ctrl_model::weights
   [[ $name != int8* ]] || symbol=ctrl_int8_model::weights
   line=$(arm-none-eabi-nm -C -S "$tmp/$name.elf" | grep -E " $symbol\$" || true)
@@ -154,7 +164,8 @@ done
 echo
 echo "footprint (arm-none-eabi-g++ -O2, Cortex-M4F, --bare, no printf):"
 printf '%-14s %8s %6s %6s %12s\n' build text data bss "stack peak"
-for name in inference plain1 plain4 int8_inference training sgd1 sgd1-plain empty; do
+for name in inference plain1 plain4 int8_inference int8_only int8_plain training sgd1 sgd1-plain \
+  empty; do
   read -r text data bss < <(sed -n 's/^cortex-m: size: text \([0-9]*\) data \([0-9]*\) bss \([0-9]*\).*/\1 \2 \3/p' \
     "$tmp/$name.stderr" || true)
   stack=$(sed -n 's/^cortex-m: stack peak \([0-9]*\) B.*/\1/p' "$tmp/$name.stderr")
