@@ -14,11 +14,20 @@
 #pragma once
 
 #include <array>
+#include <bit>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <propel/config.hpp>
 #include <propel/detail/kernels.hpp>
 #include <propel/detail/math.hpp>
+#include <type_traits>
+#if defined(__SSE2__) || defined(__AVX__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 
 namespace propel {
 
@@ -132,6 +141,48 @@ struct sgd {
 
 namespace detail {
 
+/// The square root of every lane of x, correctly rounded (IEEE 754), as std::sqrt gives
+/// for each element: the target's vector instruction where it has one (x86's sqrtps/sqrtpd
+/// at every width, AArch64's fsqrt), std::sqrt lane by lane elsewhere.
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+template <class T>
+PROPEL_ALWAYS_INLINE simd_t<T> simd_sqrt(simd_t<T> x) noexcept {
+  using V = simd_t<T>;
+  constexpr std::size_t bytes = sizeof(V);
+  constexpr bool f32 = std::is_same_v<T, float>;
+  constexpr bool f64 = std::is_same_v<T, double>;
+#if defined(__AVX512F__)
+  // the zero-masked forms with every lane selected: the plain ones start from an undefined
+  // vector, which GCC 12 reports as maybe-uninitialized
+  if constexpr (bytes == 64 && f32) {
+    return std::bit_cast<V>(_mm512_maskz_sqrt_ps(__mmask16(0xffff), std::bit_cast<__m512>(x)));
+  }
+  if constexpr (bytes == 64 && f64) {
+    return std::bit_cast<V>(_mm512_maskz_sqrt_pd(__mmask8(0xff), std::bit_cast<__m512d>(x)));
+  }
+#endif
+#if defined(__AVX__)
+  if constexpr (bytes == 32 && f32)
+    return std::bit_cast<V>(_mm256_sqrt_ps(std::bit_cast<__m256>(x)));
+  if constexpr (bytes == 32 && f64)
+    return std::bit_cast<V>(_mm256_sqrt_pd(std::bit_cast<__m256d>(x)));
+#endif
+#if defined(__SSE2__)
+  if constexpr (bytes == 16 && f32) return std::bit_cast<V>(_mm_sqrt_ps(std::bit_cast<__m128>(x)));
+  if constexpr (bytes == 16 && f64) return std::bit_cast<V>(_mm_sqrt_pd(std::bit_cast<__m128d>(x)));
+#endif
+#if defined(__aarch64__)
+  if constexpr (bytes == 16 && f32)
+    return std::bit_cast<V>(vsqrtq_f32(std::bit_cast<float32x4_t>(x)));
+  if constexpr (bytes == 16 && f64)
+    return std::bit_cast<V>(vsqrtq_f64(std::bit_cast<float64x2_t>(x)));
+#endif
+  V r;
+  for (std::size_t l = 0; l < bytes / sizeof(T); ++l) r[l] = std::sqrt(x[l]);
+  return r;
+}
+#endif
+
 /// The Adam step shared by adam and adamw, as torch.optim.Adam writes it: bias-corrected
 /// moments, eps added after the square root of the corrected second moment; for AdamW the
 /// decoupled decay p *= 1 - lr weight_decay comes first.
@@ -149,6 +200,8 @@ struct adam_stepper {
   bool decoupled;
   constexpr void operator()(std::size_t i, T* p, T g,
                             std::array<T*, 2> const& state) const noexcept {
+    // move's steps, written out: one element at a time (the backward pass of a batch), the
+    // options tested per element, as compact as the rule itself
     if (decoupled) p[i] *= decay;
     T const gi = has_l2 ? g + l2 * p[i] : g;
     T& m = state[0][i];
@@ -157,6 +210,85 @@ struct adam_stepper {
     v = v * beta2 + one_minus_beta2 * gi * gi;
     T const denom = math::sqrt(v) / bc2_sqrt + eps;
     p[i] -= step_size * (m / denom);
+  }
+  /// The same step for a block of Rows x Cols elements from p[begin], element
+  /// begin + r Cols + c by the derivative f(r, c) (f reads neither p nor the state): the
+  /// options tested once for the block, and at run time, where the target has vector
+  /// registers, each row's elements moved a vector at a time (the square root the target's
+  /// vector instruction, simd_sqrt), the row's last partial vector element by element. The
+  /// same rule (move) in either form: the same bits.
+  template <std::size_t Rows, std::size_t Cols, class F>
+  constexpr void block(std::size_t begin, T* p, F const& f,
+                       std::array<T*, 2> const& state) const noexcept {
+    T* const m = state[0] + begin;
+    T* const v = state[1] + begin;
+    if (decoupled) {
+      if (has_l2) {
+        descend<Rows, Cols, true, true>(p + begin, m, v, f);
+      } else {
+        descend<Rows, Cols, true, false>(p + begin, m, v, f);
+      }
+    } else if (has_l2) {
+      descend<Rows, Cols, false, true>(p + begin, m, v, f);
+    } else {
+      descend<Rows, Cols, false, false>(p + begin, m, v, f);
+    }
+  }
+
+ private:
+  /// The rule for one element (P = T) or one vector of them (P = simd_t<T>): the parameter
+  /// p, the moments m and v, moved by the derivative g; sqrt_of the square root for P. The
+  /// same steps as operator() (tests/unit/optimizer_simd_test.cpp checks the bits).
+  template <class P, class Sqrt>
+  PROPEL_ALWAYS_INLINE constexpr void move(P& p, P& m, P& v, P g, bool with_decay, bool with_l2,
+                                           Sqrt const& sqrt_of) const noexcept {
+    if (with_decay) p *= decay;
+    P const gi = with_l2 ? g + l2 * p : g;
+    m += one_minus_beta1 * (gi - m);
+    v = v * beta2 + one_minus_beta2 * gi * gi;
+    P const denom = sqrt_of(v) / bc2_sqrt + eps;
+    p -= step_size * (m / denom);
+  }
+  /// block with the options fixed: loops that test nothing per element.
+  template <std::size_t Rows, std::size_t Cols, bool Decays, bool L2, class F>
+  constexpr void descend(T* PROPEL_RESTRICT p, T* PROPEL_RESTRICT m, T* PROPEL_RESTRICT v,
+                         F const& f) const noexcept {
+    adam_stepper const s = *this;  // a local copy: the stores through p cannot change it
+    auto const scalar_sqrt = [](T x) { return math::sqrt(x); };
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+    constexpr std::size_t L = vector_lanes<T>;
+    if constexpr (L > 1 && Cols >= L) {
+      if (!std::is_constant_evaluated()) {
+        using V = simd_t<T>;
+        auto const vector_sqrt = [](V x) { return simd_sqrt<T>(x); };
+        for (std::size_t r = 0; r < Rows; ++r) {
+          std::size_t const row = r * Cols;
+          std::size_t c = 0;
+          PROPEL_UNROLL(1)
+          for (; c + L <= Cols; c += L) {
+            T gs[L];
+            for (std::size_t l = 0; l < L; ++l) gs[l] = f(r, c + l);
+            V pv = simd_load(p + row + c);
+            V mv = simd_load(m + row + c);
+            V vv = simd_load(v + row + c);
+            s.move(pv, mv, vv, simd_load(gs), Decays, L2, vector_sqrt);
+            simd_store(p + row + c, pv);
+            simd_store(m + row + c, mv);
+            simd_store(v + row + c, vv);
+          }
+          for (; c < Cols; ++c) {
+            std::size_t const i = row + c;
+            s.move(p[i], m[i], v[i], f(r, c), Decays, L2, scalar_sqrt);
+          }
+        }
+        return;
+      }
+    }
+#endif
+    for_block<T, Rows, Cols>([=](std::size_t r, std::size_t c) {
+      std::size_t const i = r * Cols + c;
+      s.move(p[i], m[i], v[i], f(r, c), Decays, L2, scalar_sqrt);
+    });
   }
 };
 
