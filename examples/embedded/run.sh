@@ -190,11 +190,11 @@ read -r sgd1 sgd8 < <(sed -n 's/^instructions: SGD step \([0-9]*\) (1 sample), \
   "$tmp/full.stdout" || true)
 sgd1_plain=$(sed -n 's/^instructions: SGD step without momentum \([0-9]*\) (1 sample).*/\1/p' \
   "$tmp/full.stdout")
-check_budget "inference (one sample)" "${infer:-}" 4393
+check_budget "inference (one sample)" "${infer:-}" 4418
 check_budget "inference (per sample in a batch of 8)" "${batch_infer:-}" 3472
-check_budget "SGD step (one sample)" "${sgd1:-}" 25029
-check_budget "SGD step without momentum (one sample)" "${sgd1_plain:-}" 16860
-check_budget "SGD step (batch of 8)" "${sgd8:-}" 191835
+check_budget "SGD step (one sample)" "${sgd1:-}" 25048
+check_budget "SGD step without momentum (one sample)" "${sgd1_plain:-}" 16881
+check_budget "SGD step (batch of 8)" "${sgd8:-}" 191834
 read -r int8_infer int8_float < <(sed -n 's/^instructions: int8 inference \([0-9]*\) .*, \([0-9]*\) with float input.*/\1 \2/p' \
   "$tmp/int8.stdout" || true)
 check_budget "int8 inference (int8 in and out)" "${int8_infer:-}" 2736
