@@ -167,6 +167,7 @@ int main(int argc, char** argv) {
   // The same network quantized to int8 (TensorFlow Lite's scheme), calibrated on the
   // training images.
   std::vector<pp::vec<float, pixels>> calibration;
+  calibration.reserve(train.size());
   for (auto const& s : train) calibration.push_back(s.x);
   auto const int8_net = pp::quantize(net, calibration);
   if (!int8_net) {

@@ -62,11 +62,9 @@ template <class E>
 inline constexpr bool has_vector_elements_v = [] {
 #ifdef PROPEL_DETAIL_VECTOR_TYPES
   if constexpr (vector_lanes < typename E::value_type >> 1) {
-    if constexpr (is_elements_leaf_v<E>) {
-      return true;
-    } else if constexpr (requires(E const& e, typename E::cache_type const& c) {
-                           { e.elements(c) } -> std::same_as<typename E::value_type const*>;
-                         }) {
+    if constexpr (is_elements_leaf_v<E> || requires(E const& e, typename E::cache_type const& c) {
+                    { e.elements(c) } -> std::same_as<typename E::value_type const*>;
+                  }) {
       return true;
     } else if constexpr (requires { E::vector_elements; }) {
       return bool{E::vector_elements};

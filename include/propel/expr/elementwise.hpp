@@ -106,7 +106,7 @@ struct unary_expr {
       keeps_value ||
       (detail::has_vector_value_v<Op, value_type> && detail::has_vector_elements_v<Arg>);
 #ifdef PROPEL_DETAIL_VECTOR_TYPES
-  PROPEL_ALWAYS_INLINE detail::simd_t<value_type> vector_at_rc(
+  [[nodiscard]] PROPEL_ALWAYS_INLINE detail::simd_t<value_type> vector_at_rc(
       cache_type const& c, std::size_t row, std::size_t col) const requires vector_elements {
     if constexpr (keeps_value) {
       return detail::simd_load(&detail::flat(c.out, row * shape_type::cols + col));
@@ -228,7 +228,7 @@ struct binary_expr {
                                           detail::has_vector_elements_v<L> &&
                                           detail::has_vector_elements_v<R>;
 #ifdef PROPEL_DETAIL_VECTOR_TYPES
-  PROPEL_ALWAYS_INLINE detail::simd_t<value_type> vector_at_rc(
+  [[nodiscard]] PROPEL_ALWAYS_INLINE detail::simd_t<value_type> vector_at_rc(
       cache_type const& c, std::size_t row, std::size_t col) const requires vector_elements {
     return op.vector_value(detail::vector_element_at(l, c.l, row, col),
                            detail::vector_element_at(r, c.r, broadcast ? 0 : row, col));

@@ -936,11 +936,9 @@ class int8_mlp {
   operator()(vec<U, N> const& x) const noexcept {
     static_assert(detail::check_int8_input_width<input_size, N>::ok);
     static_assert(detail::check_int8_input_scalar<U>::ok);
-    if constexpr (N != input_size) {
-      return {};  // reported above
-    } else if constexpr (std::is_same_v<U, float>) {
+    if constexpr (N == input_size && std::is_same_v<U, float>) {
       return dequantize_output(run(quantize_input(x)));
-    } else if constexpr (std::is_same_v<U, std::int8_t>) {
+    } else if constexpr (N == input_size && std::is_same_v<U, std::int8_t>) {
       return run(x);
     } else {
       return {};  // reported above

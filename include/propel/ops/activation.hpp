@@ -128,7 +128,8 @@ struct tanh : detail::activation_call<tanh> {
 #ifdef PROPEL_DETAIL_VECTOR_TYPES
   /// value(x) on a vector of floats at run time (see detail::has_vector_value_v): the same
   /// bits, lane by lane, as value(float).
-  PROPEL_ALWAYS_INLINE detail::simd_t<float> vector_value(detail::simd_t<float> x) const noexcept {
+  [[nodiscard]] PROPEL_ALWAYS_INLINE detail::simd_t<float> vector_value(
+      detail::simd_t<float> x) const noexcept {
     return detail::fast_tanh(x);
   }
 #endif
