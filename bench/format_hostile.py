@@ -13,44 +13,18 @@ bound of mnist infer1 (its 437 KB of parameters streamed from L2 at the measured
 bandwidth) and the peak FMA rate of the widest vectors the build has, both measured in the
 hostile run, with propel's mnist infer1 as % of that bound and mnist train32 as % of peak.
 """
-import json
 import re
 import sys
 
+from bench_json import OPS, WORKLOADS, fmt_ns, load, ns
+
 PEERS = [("propel", "propel"), ("eigen", "Eigen"), ("libxsmm", "LIBXSMM"),
          ("onednn", "oneDNN"), ("libtorch", "LibTorch")]
-WORKLOADS = ["tiny", "ctrl", "digits", "mnist"]
-OPS = ["infer1", "infer32", "train1", "train32"]
-
-
-def load(path):
-    with open(path) as f:
-        doc = json.load(f)
-    rows = {}
-    have_aggregates = any(b.get("run_type") == "aggregate" for b in doc["benchmarks"])
-    for b in doc["benchmarks"]:
-        if have_aggregates and b.get("aggregate_name") != "median":
-            continue
-        rows[b.get("run_name", b["name"])] = b
-    return doc["context"], rows
-
-
-def ns(b):
-    scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
-    return b["cpu_time"] * scale
 
 
 def per_sample(rows, w, op, peer):
     b = rows.get(f"mlp/{w}/{op}/{peer}")
     return None if b is None else ns(b) / b["samples"]
-
-
-def fmt_ns(v):
-    if v is None:
-        return "–"
-    if v >= 100:
-        return f"{v:,.0f}"
-    return f"{v:.1f}" if v >= 10 else f"{v:.2f}"
 
 
 def best_of(rows, kind, key):

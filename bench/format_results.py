@@ -9,39 +9,12 @@ busy machine inflates them less than wall time. GFLOP/s counts 2 in*out per laye
 forward and 3x that for a training step; "% peak" is propel's GFLOP/s over the measured peak
 FMA throughput of one core (machine/fma, the widest vectors the core has).
 """
-import json
 import re
 import sys
 
+from bench_json import OPS, WORKLOADS, fmt_ns, load, ns
+
 PEERS = ["propel", "eigen", "loops", "libxsmm", "onednn", "libtorch"]
-WORKLOADS = ["tiny", "ctrl", "digits", "mnist"]
-OPS = ["infer1", "infer32", "train1", "train32"]
-
-
-def load(path):
-    with open(path) as f:
-        doc = json.load(f)
-    rows = {}
-    have_aggregates = any(b.get("run_type") == "aggregate" for b in doc["benchmarks"])
-    for b in doc["benchmarks"]:
-        if have_aggregates and b.get("aggregate_name") != "median":
-            continue
-        name = b.get("run_name", b["name"])
-        rows[name] = b
-    return doc["context"], rows
-
-
-def ns(b):
-    scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
-    return b["cpu_time"] * scale
-
-
-def fmt_ns(v):
-    if v is None:
-        return "–"
-    if v >= 100:
-        return f"{v:,.0f}"
-    return f"{v:.1f}" if v >= 10 else f"{v:.2f}"
 
 
 def main():

@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSL-1.0
+"""What bench/format_*.py share: the workloads and operations of propel_bench_mlp and
+propel_bench_hostile, and reading Google Benchmark's JSON (the median of the repetitions
+when there are several; CPU time in ns)."""
+import json
+
+WORKLOADS = ["tiny", "ctrl", "digits", "mnist"]
+OPS = ["infer1", "infer32", "train1", "train32"]
+
+
+def load(path):
+    with open(path) as f:
+        doc = json.load(f)
+    rows = {}
+    have_aggregates = any(b.get("run_type") == "aggregate" for b in doc["benchmarks"])
+    for b in doc["benchmarks"]:
+        if have_aggregates and b.get("aggregate_name") != "median":
+            continue
+        name = b.get("run_name", b["name"])
+        rows[name] = b
+    return doc["context"], rows
+
+
+def ns(b):
+    scale = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
+    return b["cpu_time"] * scale
+
+
+def fmt_ns(v):
+    if v is None:
+        return "–"
+    if v >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.1f}" if v >= 10 else f"{v:.2f}"
