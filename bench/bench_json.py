@@ -4,6 +4,7 @@
 propel_bench_hostile, and reading Google Benchmark's JSON (the median of the repetitions
 when there are several; CPU time in ns)."""
 import json
+import re
 
 WORKLOADS = ["tiny", "ctrl", "digits", "mnist"]
 OPS = ["infer1", "infer32", "train1", "train32"]
@@ -33,3 +34,16 @@ def fmt_ns(v):
     if v >= 100:
         return f"{v:,.0f}"
     return f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+
+
+def machine_line(ctx):
+    """The table's first line: the CPU (from /proc/cpuinfo), the compiler and the flags."""
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"model name\s*:\s*(.*)", f.read())
+            cpu = m.group(1).strip() if m else cpu
+    except OSError:
+        pass
+    return (f"Machine: {cpu}, {ctx.get('num_cpus')} cores; compiler {ctx.get('compiler', '?')}; "
+            f"flags `{ctx.get('flags', '?')}` for propel and every peer; one thread.")

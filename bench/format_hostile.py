@@ -13,10 +13,9 @@ bound of mnist infer1 (its 437 KB of parameters streamed from L2 at the measured
 bandwidth) and the peak FMA rate of the widest vectors the build has, both measured in the
 hostile run, with propel's mnist infer1 as % of that bound and mnist train32 as % of peak.
 """
-import re
 import sys
 
-from bench_json import OPS, WORKLOADS, fmt_ns, load, ns
+from bench_json import OPS, WORKLOADS, fmt_ns, load, machine_line, ns
 
 PEERS = [("propel", "propel"), ("eigen", "Eigen"), ("libxsmm", "LIBXSMM"),
          ("onednn", "oneDNN"), ("libtorch", "LibTorch")]
@@ -47,15 +46,7 @@ def main():
     peers = [(p, label) for p, label in PEERS if any(k.endswith("/" + p) for k in hostile)]
     others = [p for p, _ in peers if p != "propel"]
 
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            m = re.search(r"model name\s*:\s*(.*)", f.read())
-            cpu = m.group(1).strip() if m else cpu
-    except OSError:
-        pass
-    print(f"Machine: {cpu}, {ctx.get('num_cpus')} cores; compiler {ctx.get('compiler', '?')}; "
-          f"flags `{ctx.get('flags', '?')}` for propel and every peer; one thread.")
+    print(machine_line(ctx))
     print(f"Hostile caller, ns per sample (CPU time, median of {ctx.get('repetitions', '1')} "
           "repetitions). \"vs\": peer time / propel time (> 1: propel is faster); "
           "\"hostile/friendly\": propel's time in this harness over its time in bench_mlp.")

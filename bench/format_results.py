@@ -9,10 +9,9 @@ busy machine inflates them less than wall time. GFLOP/s counts 2 in*out per laye
 forward and 3x that for a training step; "% peak" is propel's GFLOP/s over the measured peak
 FMA throughput of one core (machine/fma, the widest vectors the core has).
 """
-import re
 import sys
 
-from bench_json import OPS, WORKLOADS, fmt_ns, load, ns
+from bench_json import OPS, WORKLOADS, fmt_ns, load, machine_line, ns
 
 PEERS = ["propel", "eigen", "loops", "libxsmm", "onednn", "libtorch"]
 
@@ -38,15 +37,7 @@ def main():
             l2[bits] = b["bytes_per_second"] / 1e9
     best_l2 = max(l2.values()) if l2 else None
 
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            m = re.search(r"model name\s*:\s*(.*)", f.read())
-            cpu = m.group(1).strip() if m else cpu
-    except OSError:
-        pass
-    print(f"Machine: {cpu}, {ctx.get('num_cpus')} cores; compiler {ctx.get('compiler', '?')}; "
-          f"flags `{ctx.get('flags', '?')}` for propel and every peer; one thread.")
+    print(machine_line(ctx))
     print(f"ns per sample (CPU time, median of {ctx.get('repetitions', '1')} repetitions); "
           "ratios are peer time / propel time (> 1: propel is faster).")
     print()
