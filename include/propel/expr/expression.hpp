@@ -11,7 +11,8 @@
 ///    flat range [begin, end) of its output is ready; an element-wise node passes `epi` on
 ///    to the operand that produces its input. This is how an element-wise chain is fused:
 ///    the consumer's loop (bias + activation, or a reduction's accumulation) runs in the
-///    producer's epilogue while the freshly produced block is still hot.
+///    producer's epilogue, over the block just produced: the whole output of a dense kernel,
+///    a tile of the scalar kernel, a row of any other product (see docs/expressions.md).
 ///  - `e.at(c, i)` is element i (flat, row-major). Element-wise nodes compute it on demand
 ///    and own no buffer, except an activation whose derivative follows from its value (it
 ///    keeps its values); products, row-wise reductions and whole reductions own one.
