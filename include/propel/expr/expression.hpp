@@ -11,7 +11,8 @@
 ///    flat range [begin, end) of its output is ready; an element-wise node passes `epi` on
 ///    to the operand that produces its input. This is how an element-wise chain is fused:
 ///    the consumer's loop (bias + activation, or a reduction's accumulation) runs in the
-///    producer's epilogue while the freshly produced block is still hot.
+///    producer's epilogue, over the block just produced: the whole output of a dense kernel,
+///    a tile of the scalar kernel, a row of any other product (see docs/expressions.md).
 ///  - `e.at(c, i)` is element i (flat, row-major). Element-wise nodes compute it on demand
 ///    and own no buffer, except an activation whose derivative follows from its value (it
 ///    keeps its values); products, row-wise reductions and whole reductions own one.
@@ -27,6 +28,7 @@
 #include <concepts>
 #include <cstddef>
 #include <propel/config.hpp>
+#include <propel/detail/writer.hpp>
 #include <propel/shape.hpp>
 #include <propel/tensor.hpp>
 #include <type_traits>
@@ -136,53 +138,6 @@ inline constexpr bool writes_slot_v = [] {
     return false;
   }
 }();
-
-/// Delivers derivatives to a gradient slot by adding them: `w(i, v)` is `grad[i] += v`.
-/// Every writer says whether it `accumulates` (a node may then hand it partial sums of one
-/// element) and whether it `moves_param`: a writer that also steps the parameter (a trainer's
-/// fused update) exposes the parameter as `param`, and a kernel that reads the parameter
-/// while delivering its derivative reads it through that pointer, before each write.
-/// A writer may also deliver a whole block at once (see write_block).
-template <class T>
-struct adding_writer {
-  static constexpr bool accumulates = true;
-  static constexpr bool moves_param = false;
-  T* grad;
-  constexpr void operator()(std::size_t i, T v) const { grad[i] += v; }
-};
-
-/// Delivers a block of a derivative through writer w: Rows x Cols elements, row-major from
-/// flat index `begin`, element begin + r Cols + c having the value f(r, c). The same as
-/// `w(begin + r * Cols + c, f(r, c))` for every element, in no particular order, so f must
-/// not read what w writes (the slot, or the parameter a writer that `moves_param` moves). A
-/// writer that defines `w.template block<Rows, Cols>(begin, f)` does it in one go: it makes
-/// its run-time choices (an optimizer's options) once per block and runs a loop free of
-/// them, which the compiler can vectorise; any other writer gets the elements one by one.
-template <std::size_t Rows, std::size_t Cols, class W, class F>
-constexpr void write_block(W const& w, std::size_t begin, F const& f) {
-  if constexpr (requires { w.template block<Rows, Cols>(begin, f); }) {
-    w.template block<Rows, Cols>(begin, f);
-  } else {
-    for (std::size_t r = 0; r < Rows; ++r) {
-      for (std::size_t c = 0; c < Cols; ++c) w(begin + r * Cols + c, f(r, c));
-    }
-  }
-}
-
-/// Runs body(put), where put(i, v) delivers v for flat index i as w(i, v) does. A writer
-/// that defines `w.bind(body)` (a parameter_writer whose stepper does, see propel::sgd) makes
-/// its run-time choices once and hands body a put free of them, body being instantiated for
-/// each kind of put it may hand; any other writer is handed itself. For kernels that deliver
-/// many short runs of elements, interleaved with reads of the parameter (the backward pass
-/// of W·x on a scalar core, detail::matvec_backward_scalar).
-template <class W, class Body>
-constexpr void bind_writer(W const& w, Body const& body) {
-  if constexpr (requires { w.bind(body); }) {
-    w.bind(body);
-  } else {
-    body(w);
-  }
-}
 
 /// The writer for the slot of leaf identity Id in Sink: the sink's own (`sink.writer<Id>()`,
 /// which may return a reference to a writer the sink keeps) when it defines one, otherwise an

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <cstddef>
-#include <propel/detail/vector_elements.hpp>
+#include <propel/expr/detail/vector_elements.hpp>
 #include <propel/expr/expression.hpp>
 #include <propel/expr/leaf.hpp>
 #include <tuple>

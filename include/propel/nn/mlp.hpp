@@ -81,14 +81,6 @@ struct check_chain {
   static constexpr bool ok = true;
 };
 
-/// Weight initialisation: He (Kaiming) uniform for the rectifier family, Glorot (Xavier)
-/// uniform otherwise; biases start at zero.
-template <class Act>
-inline constexpr bool he_init_v =
-    std::is_base_of_v<relu, Act> || std::is_base_of_v<leaky_relu, Act> ||
-    std::is_base_of_v<elu, Act> || std::is_base_of_v<silu, Act> || std::is_base_of_v<gelu, Act> ||
-    std::is_base_of_v<gelu_tanh, Act>;
-
 }  // namespace detail
 
 /// A multilayer perceptron with compile-time topology:
@@ -229,9 +221,9 @@ using inference_workspace_t = evaluation_workspace_t<decltype(std::declval<Net c
 template <class Net>
 using gradient_t = typename Net::block_type;
 
-/// Initialises the weights from `seed` (He uniform, bound sqrt(6 / fan_in), for relu,
-/// leaky_relu, elu, silu, gelu and gelu_tanh layers; Glorot uniform, bound
-/// sqrt(6 / (fan_in + fan_out)), for the others) and sets the biases to zero. The stream
+/// Initialises the weights from `seed` (He uniform, bound sqrt(6 / fan_in), for layers whose
+/// activation declares `he_init`, the rectifier family of ops/activation.hpp; Glorot uniform,
+/// bound sqrt(6 / (fan_in + fan_out)), for the others) and sets the biases to zero. The stream
 /// is SplitMix64 with integer-only arithmetic, drawn in PyTorch parameter order: the same
 /// bits on every platform and compiler.
 template <class T, class Input, class... Layers>
