@@ -47,6 +47,14 @@ concept Expression = requires {
 template <class E>
 concept ScalarExpression = Expression<E> &&(E::shape_type::rank == 0);
 
+/// Several outputs computed together (propel::heads, or a propel::let whose body gives
+/// heads): not an Expression, but it has a workspace and `evaluate` gives a std::tuple of
+/// the outputs' values (expr/let.hpp).
+template <class E>
+concept Heads = requires {
+  requires E::is_propel_heads;
+};
+
 /// The workspace of a forward and a backward pass of E: the values the forward pass caches
 /// (`cache`, all that evaluating E needs) and the buffers its backward pass fills
 /// (`scratch`). Its size is a compile-time constant: `sizeof(workspace_t<E>)`. With
@@ -63,9 +71,11 @@ template <class E>
 struct workspace<E, false> {
   typename E::cache_type cache;
 };
-template <Expression E>
+template <class E>
+requires Expression<E> || Heads<E>
 using workspace_t = workspace<std::remove_cv_t<E>>;
-template <Expression E>
+template <class E>
+requires Expression<E> || Heads<E>
 using evaluation_workspace_t = workspace<std::remove_cv_t<E>, false>;
 
 /// The value type of expression E: a scalar, a propel::vec or a propel::mat.
