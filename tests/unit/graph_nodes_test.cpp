@@ -153,6 +153,24 @@ BOOST_AUTO_TEST_CASE(shared_value_is_computed_once) {
   (void)dx;
 }
 
+BOOST_AUTO_TEST_CASE(value_kept_by_the_shared_expression_is_not_copied) {
+  splitmix64 rng{16};
+  auto const W = random_tensor<mat<float, 8, 4>>(rng);
+  auto const x = random_tensor<vec<float, 4>>(rng);
+  auto const layer = pp::tanh{}(pp::variable<"W">(W) * pp::constant(x));
+  auto const shared = pp::let(layer, [](auto const& h) { return h; });
+  // a product's output and an activation's values are read where they are: no second buffer
+  static_assert(sizeof(pp::evaluation_workspace_t<decltype(shared)>) ==
+                sizeof(pp::evaluation_workspace_t<decltype(layer)>));
+  // an element-wise chain that keeps nothing is stored once
+  auto const chain = pp::variable<"W">(W) + pp::variable<"W">(W);
+  static_assert(
+      sizeof(
+          pp::evaluation_workspace_t<decltype(pp::let(chain, [](auto const& h) { return h; }))>) ==
+      sizeof(mat<float, 8, 4>));
+  BOOST_TEST(pp::evaluate(shared) == pp::evaluate(layer));
+}
+
 BOOST_AUTO_TEST_CASE(nested_lets_and_one_helper_at_two_depths) {
   splitmix64 rng{13};
   auto W = random_tensor<mat<double, 4, 4>>(rng);

@@ -22,6 +22,9 @@
 ///    derivative handed to an operand) goes into its part of the scratch `s`, of type
 ///    `scratch_type`, so that a backward pass needs no stack beyond the kernels' frames and a
 ///    few scalars.
+///  - A node whose whole value lies in its cache after forward keeps it in a member `out` of
+///    its value type (a product's output, an activation's kept values): propel::let then
+///    reads it there instead of storing a copy.
 #pragma once
 
 #include <concepts>

@@ -21,6 +21,7 @@
 /// variable at compile time, see propel::backward).
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <propel/detail/vector_elements.hpp>
 #include <propel/expr/expression.hpp>
@@ -48,6 +49,15 @@ struct remove_id<type_list<T, Ts...>, X> {
 };
 template <class List, class X>
 using remove_id_t = typename remove_id<List, X>::type;
+
+/// Whether a let can read E's value where E keeps it after its forward pass: a leaf's
+/// tensor, or a node whose cache member `out` is its whole value (a product's output, an
+/// activation's kept values). Any other E is stored into the let's cache.
+template <class E>
+inline constexpr bool holds_value_v = is_memory_leaf_v<E> ||
+                                      requires(typename E::cache_type const& c) {
+  { c.out } -> std::same_as<value_t<E> const&>;
+};
 
 /// The identity of the local of `let(e, body)`: a function of the let's own type, so lets
 /// nested in one another (even made by one helper function at two depths) never share one.
@@ -145,7 +155,9 @@ struct let_expr {
 
   struct cache_type {
     [[no_unique_address]] typename E::cache_type e;
-    value_t<E> value;  // e's value: the local's buffer
+    /// e's value, the local's buffer, unless e's own (a leaf's tensor, a product's output,
+    /// an activation's kept values) is read in place
+    [[no_unique_address]] detail::scratch_buffer_t<!detail::holds_value_v<E>, value_t<E>> value;
     [[no_unique_address]] typename body_type::cache_type body;
   };
   struct scratch_type {
@@ -160,14 +172,24 @@ struct let_expr {
 
   /// The body's expression over the local's buffer in c.
   [[nodiscard]] constexpr body_type body_at(cache_type const& c) const {
-    return body(local_type{&c.value});
+    if constexpr (detail::is_memory_leaf_v<E>) {
+      return body(local_type{e.data});
+    } else if constexpr (detail::holds_value_v<E>) {
+      return body(local_type{&c.e.out});
+    } else {
+      return body(local_type{&c.value});
+    }
   }
 
   /// Computes e into the local's buffer (its element-wise chain in its producer's epilogue).
   constexpr void prepare(cache_type& c) const {
-    e.forward(c.e, [&](std::size_t begin, std::size_t end) {
-      detail::store_elements(e, c.e, begin, end, &detail::flat(c.value, 0));
-    });
+    if constexpr (detail::holds_value_v<E>) {
+      e.forward(c.e, detail::no_epilogue{});
+    } else {
+      e.forward(c.e, [&](std::size_t begin, std::size_t end) {
+        detail::store_elements(e, c.e, begin, end, &detail::flat(c.value, 0));
+      });
+    }
   }
 
   template <class Epi>
