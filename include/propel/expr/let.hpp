@@ -217,6 +217,21 @@ struct let_expr {
     return body_at(c).values(c.body);
   }
 
+  /// Whether elements can be read a vector at a time (detail::vector_element_at): the body's.
+  static constexpr bool vector_elements = [] {
+    if constexpr (Expression<body_type>) {
+      return detail::has_vector_elements_v<body_type>;
+    } else {
+      return false;
+    }
+  }();
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  [[nodiscard]] PROPEL_ALWAYS_INLINE detail::simd_t<value_type> vector_at_rc(
+      cache_type const& c, std::size_t row, std::size_t col) const requires vector_elements {
+    return detail::vector_element_at(body_at(c), c.body, row, col);
+  }
+#endif
+
   template <class Adj, class Sink>
   constexpr void backward(cache_type const& c, scratch_type& s, Adj const& adj,
                           Sink& sink) const requires is_propel_expression {
