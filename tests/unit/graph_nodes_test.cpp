@@ -286,16 +286,11 @@ BOOST_AUTO_TEST_CASE(storing_sink_receives_each_parameter_element_once) {
   for (int n : n2) BOOST_TEST(n == 1);
   for (int n : nb) BOOST_TEST(n == 1);
   // a fused update through the let's sink gives the step taken from the whole gradient
-  auto const W1_stepped = [&] {
-    auto m = W1;
-    for (std::size_t i = 0; i < m.size(); ++i) m.elements[i] -= 0.5 * e1.elements[i];
-    return m;
-  }();
-  auto const W2_stepped = [&] {
-    auto m = W2;
-    for (std::size_t i = 0; i < m.size(); ++i) m.elements[i] -= 0.5 * e2.elements[i];
-    return m;
-  }();
+  // (loops, not lambdas: clang 14 cannot capture structured bindings)
+  auto W1_stepped = W1;
+  for (std::size_t i = 0; i < W1.size(); ++i) W1_stepped.elements[i] -= 0.5 * e1.elements[i];
+  auto W2_stepped = W2;
+  for (std::size_t i = 0; i < W2.size(); ++i) W2_stepped.elements[i] -= 0.5 * e2.elements[i];
   stepping_sink<double, pp::named<"W1">, pp::named<"W2">, pp::named<"b">> step{
       {{{W1.elements, 0.5}, {W2.elements, 0.5}, {b.elements, 0.5}}}};
   (void)pp::forward(f, ws);
