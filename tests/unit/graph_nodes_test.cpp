@@ -14,12 +14,12 @@ namespace {
 struct counted_tanh {
   static inline int calls = 0;
   template <class T>
-  T value(T x) const {
+  [[nodiscard]] T value(T x) const {
     ++calls;
     return std::tanh(x);
   }
   template <class T>
-  T derivative(T x) const {
+  [[nodiscard]] T derivative(T x) const {
     T const t = std::tanh(x);
     return T(1) - t * t;
   }
@@ -43,7 +43,7 @@ struct counting_sink {
   static constexpr bool accumulates = false;
   std::array<writer_type, sizeof...(Ids)> writers;
   template <class Id>
-  writer_type const& writer() const {
+  [[nodiscard]] writer_type const& writer() const {
     return writers[pp::detail::index_of_v<Id, Ids...>];
   }
 };
@@ -63,7 +63,7 @@ struct stepping_sink {
   static constexpr bool accumulates = false;
   std::array<writer_type, sizeof...(Ids)> writers;
   template <class Id>
-  writer_type const& writer() const {
+  [[nodiscard]] writer_type const& writer() const {
     return writers[pp::detail::index_of_v<Id, Ids...>];
   }
 };
