@@ -22,6 +22,9 @@
 ///    derivative handed to an operand) goes into its part of the scratch `s`, of type
 ///    `scratch_type`, so that a backward pass needs no stack beyond the kernels' frames and a
 ///    few scalars.
+///  - A node whose whole value lies in its cache after forward keeps it in a member `out` of
+///    its value type (a product's output, an activation's kept values): propel::let then
+///    reads it there instead of storing a copy.
 #pragma once
 
 #include <concepts>
@@ -47,6 +50,14 @@ concept Expression = requires {
 template <class E>
 concept ScalarExpression = Expression<E> &&(E::shape_type::rank == 0);
 
+/// Several outputs computed together (propel::heads, or a propel::let whose body gives
+/// heads): not an Expression, but it has a workspace and `evaluate` gives a std::tuple of
+/// the outputs' values (expr/let.hpp).
+template <class E>
+concept Heads = requires {
+  requires E::is_propel_heads;
+};
+
 /// The workspace of a forward and a backward pass of E: the values the forward pass caches
 /// (`cache`, all that evaluating E needs) and the buffers its backward pass fills
 /// (`scratch`). Its size is a compile-time constant: `sizeof(workspace_t<E>)`. With
@@ -63,9 +74,11 @@ template <class E>
 struct workspace<E, false> {
   typename E::cache_type cache;
 };
-template <Expression E>
+template <class E>
+requires Expression<E> || Heads<E>
 using workspace_t = workspace<std::remove_cv_t<E>>;
-template <Expression E>
+template <class E>
+requires Expression<E> || Heads<E>
 using evaluation_workspace_t = workspace<std::remove_cv_t<E>, false>;
 
 /// The value type of expression E: a scalar, a propel::vec or a propel::mat.
