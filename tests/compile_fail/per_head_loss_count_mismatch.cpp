@@ -16,9 +16,11 @@ float check() {
   });
 #ifdef PROPEL_EXPECT_FAIL
   (void)tv;
-  auto const loss = propel::per_head{propel::mse{}}(out, std::tuple{ta});
+  auto const targets = std::tuple{ta};
+  auto const loss = propel::per_head{propel::mse{}}(out, targets);
 #else
-  auto const loss = propel::per_head{propel::mse{}, propel::mse{}}(out, std::tuple{ta, tv});
+  auto const targets = std::tuple{ta, tv};
+  auto const loss = propel::per_head{propel::mse{}, propel::mse{}}(out, targets);
 #endif
   return propel::evaluate(loss);
 }

@@ -82,6 +82,19 @@ constexpr double concat_and_layer_norm_in_constant_evaluation() {
 }
 static_assert(concat_and_layer_norm_in_constant_evaluation() == 1 + 20 + 300 + 60);
 
+constexpr double heads_and_per_head_in_constant_evaluation() {
+  vec<double, 2> x{1, 2};
+  vec<double, 2> t0{0, 0};
+  vec<double, 2> t1{1, 1};
+  auto const out = pp::let(pp::constant(x), [](auto const& h) { return pp::heads(h, h + h); });
+  auto const [a, b] = pp::evaluate(out);
+  // mse(x, 0) = (1 + 4) / 2, mse(2x, 1) = (1 + 9) / 2
+  auto const targets = std::tuple{t0, t1};
+  auto const loss = pp::per_head{pp::mse{}, pp::mse{}}(out, targets);
+  return a[1] + 10 * b[1] + 100 * pp::evaluate(loss);
+}
+static_assert(heads_and_per_head_in_constant_evaluation() == 2 + 40 + 750);
+
 }  // namespace
 
 // =============================================================================================

@@ -227,6 +227,19 @@ inline constexpr bool each_once_v = false;
 template <class List, class... Ids>
 inline constexpr bool each_once_v<List, type_list<Ids...>> = ((count_v<List, Ids> == 1) && ...);
 
+/// Whether Sink may collect the derivatives of an expression with leaves List: a sink whose
+/// writers add up takes any; one whose writers store each derivative once needs every
+/// variable it collects to occur once in List. A sink with writers of several kinds says
+/// itself, `Sink::accepts<List>` (detail::parameter_sink).
+template <class Sink, class List>
+inline constexpr bool sink_accepts_v = [] {
+  if constexpr (requires { Sink::template accepts<List>; }) {
+    return Sink::template accepts<List>;
+  } else {
+    return sink_accumulates_v<Sink> || each_once_v<List, typename Sink::ids>;
+  }
+}();
+
 /// True when E's backward pass may have anything to deliver: E contains a variable.
 template <class E>
 inline constexpr bool has_leaves_v = !std::is_same_v<typename E::leaf_ids, type_list<>>;

@@ -25,8 +25,9 @@ struct check_per_head_counts {
 };
 
 /// f of per_head's `then`: the sum of each head's loss against its target. The targets are
-/// held by pointer: a target tensor becomes a constant leaf over the caller's tensor, which
-/// must outlive the expression (as for any loss).
+/// held by pointer: a target tensor becomes a constant leaf over the caller's tuple's
+/// element, which must outlive the expression (as for any loss). Within a let, f runs
+/// wherever the let rebuilds its body.
 template <class Losses, class Targets>
 struct sum_of_head_losses {
   Losses losses;
@@ -50,7 +51,8 @@ struct sum_of_head_losses {
 /// loss0(head0, t0) + loss1(head1, t1) + ..., one scalar expression (the heads' losses
 /// trained in one step). out is propel::heads(...) or a propel::let whose body gives heads
 /// (what the heads share is then computed once, and its derivative collects every head's).
-/// A count of losses, heads or targets that differs is a compile error.
+/// A count of losses, heads or targets that differs is a compile error. The tuple of targets
+/// must outlive the expression, as a leaf's tensor must (a temporary tuple is refused).
 template <class... Losses>
 struct per_head {
   std::tuple<Losses...> losses;
@@ -72,6 +74,10 @@ struct per_head {
       return then(out, [](auto const& first, auto const&...) { return sum(first); });
     }
   }
+  /// The expression refers to the tuple of targets (a target tensor becomes a constant leaf
+  /// over the tuple's element): a temporary tuple would be gone before the loss is used.
+  template <class Out, class... Targets>
+  void operator()(Out const&, std::tuple<Targets...> const&&) const = delete;
 };
 template <class... Losses>
 per_head(Losses...) -> per_head<Losses...>;
