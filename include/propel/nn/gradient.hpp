@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSL-1.0
-/// \file Defines loss_and_gradient and loss_and_input_gradient for an mlp.
+/// \file Defines loss_and_gradient and loss_and_input_gradient for any model (an mlp or a
+/// propel::model), and the backward pass that delivers its derivatives tensor by tensor.
 #pragma once
 
 #include <array>

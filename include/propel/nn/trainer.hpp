@@ -86,8 +86,9 @@ class kept_gradient {
   /// Whether tensor K's derivatives are kept.
   template <std::size_t K>
   static constexpr bool keeps = adds_up_v<Net, F, K>;
-  /// The number of derivatives kept.
+  /// The number of derivatives kept, and the bytes that take (aligned as a block).
   static constexpr std::size_t size = offsets[n];
+  static constexpr std::size_t bytes = size == 0 ? 0 : sizeof(kept_values<T, size>);
 
   template <std::size_t K>
   [[nodiscard]] constexpr T* data() const noexcept {
@@ -137,7 +138,8 @@ struct check_trainer_workspace {
 
 }  // namespace detail
 
-/// Trains a network: `propel::trainer t{net, propel::mse{}, propel::adam{.lr = 1e-3}};`
+/// Trains a model (a propel::mlp or a propel::model):
+/// `propel::trainer t{net, propel::mse{}, propel::adam{.lr = 1e-3}};`
 /// then `T loss = t.step(X, targets);` per (mini)batch. The trainer refers to the network
 /// and holds everything a step uses: the optimizer state and the workspace of a step on up
 /// to Batch samples (declare a batch size with a fourth argument,
@@ -149,9 +151,11 @@ struct check_trainer_workspace {
 /// The optimizer's update runs inside the backward pass: each derivative moves its
 /// parameter as soon as it is complete (after the last read of that parameter), so a step
 /// makes one pass over the parameters and keeps no gradient (gradient_bytes is 0; call
-/// propel::loss_and_gradient for the gradient itself). A custom loss that uses the
-/// prediction more than once needs its derivatives added up first: the trainer then keeps a
-/// gradient and applies it after the backward pass.
+/// propel::loss_and_gradient for the gradient itself). That is decided tensor by tensor at
+/// compile time: a tensor that the loss uses more than once (a tied weight of a model, or
+/// every tensor under a custom loss that uses the prediction more than once) needs its
+/// derivatives added up first, so the trainer keeps a gradient for such tensors only and
+/// applies it after the backward pass.
 ///
 /// Bad input never reaches the network: a step refuses inputs or value targets that are
 /// not all finite and cross-entropy labels outside [0, output_size) (one pass over them,
@@ -178,8 +182,7 @@ class trainer {
   /// The gradient the trainer keeps: the derivatives of the tensors whose update is not
   /// fused (none when fused_update).
   static constexpr std::size_t gradient_bytes =
-      detail::kept_gradient<Net, detail::trainer_expression_t<Net, Loss, Batch>>::size *
-      sizeof(value_type);
+      detail::kept_gradient<Net, detail::trainer_expression_t<Net, Loss, Batch>>::bytes;
   static constexpr std::size_t optimizer_state_bytes = Opt::state_count * sizeof(gradient_type);
   /// The workspace the trainer holds: activations, cached values and the backward pass's
   /// buffers for a step on up to Batch samples.
