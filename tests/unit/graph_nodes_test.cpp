@@ -14,12 +14,12 @@ namespace {
 struct counted_tanh {
   static inline int calls = 0;
   template <class T>
-  T value(T x) const {
+  [[nodiscard]] T value(T x) const {
     ++calls;
     return std::tanh(x);
   }
   template <class T>
-  T derivative(T x) const {
+  [[nodiscard]] T derivative(T x) const {
     T const t = std::tanh(x);
     return T(1) - t * t;
   }
@@ -43,7 +43,27 @@ struct counting_sink {
   static constexpr bool accumulates = false;
   std::array<writer_type, sizeof...(Ids)> writers;
   template <class Id>
-  writer_type const& writer() const {
+  [[nodiscard]] writer_type const& writer() const {
+    return writers[pp::detail::index_of_v<Id, Ids...>];
+  }
+};
+
+/// A sink whose writers step each parameter at once, p -= rate * g (a fused update: the
+/// writer moves the parameter, and a kernel that reads it reads it through `param`).
+template <class T, class... Ids>
+struct stepping_sink {
+  struct writer_type {
+    static constexpr bool accumulates = false;
+    static constexpr bool moves_param = true;
+    T* param;
+    T rate;
+    void operator()(std::size_t i, T v) const { param[i] -= rate * v; }
+  };
+  using ids = pp::detail::type_list<Ids...>;
+  static constexpr bool accumulates = false;
+  std::array<writer_type, sizeof...(Ids)> writers;
+  template <class Id>
+  [[nodiscard]] writer_type const& writer() const {
     return writers[pp::detail::index_of_v<Id, Ids...>];
   }
 };
@@ -265,6 +285,18 @@ BOOST_AUTO_TEST_CASE(storing_sink_receives_each_parameter_element_once) {
   for (int n : n1) BOOST_TEST(n == 1);
   for (int n : n2) BOOST_TEST(n == 1);
   for (int n : nb) BOOST_TEST(n == 1);
+  // a fused update through the let's sink gives the step taken from the whole gradient
+  // (loops, not lambdas: clang 14 cannot capture structured bindings)
+  auto W1_stepped = W1;
+  for (std::size_t i = 0; i < W1.size(); ++i) W1_stepped.elements[i] -= 0.5 * e1.elements[i];
+  auto W2_stepped = W2;
+  for (std::size_t i = 0; i < W2.size(); ++i) W2_stepped.elements[i] -= 0.5 * e2.elements[i];
+  stepping_sink<double, pp::named<"W1">, pp::named<"W2">, pp::named<"b">> step{
+      {{{W1.elements, 0.5}, {W2.elements, 0.5}, {b.elements, 0.5}}}};
+  (void)pp::forward(f, ws);
+  pp::backward(f, ws, step);
+  BOOST_TEST(max_abs_difference(W1, W1_stepped) < 1e-15);
+  BOOST_TEST(max_abs_difference(W2, W2_stepped) < 1e-15);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

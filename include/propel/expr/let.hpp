@@ -134,9 +134,15 @@ template <Expression E, class Body>
 struct let_expr {
   static_assert(detail::check_let_operand<typename E::shape_type>::ok);
   using local_id = detail::let_local<E, Body>;
-  using local_type = leaf<local_id, value_t<E>>;
-  using body_type = std::remove_cvref_t<std::invoke_result_t<Body const&, local_type const&>>;
-  static_assert(detail::check_let_body<body_type>::ok);
+  /// (a vector of one element stands in for a scalar e, already reported, so that no
+  /// second error follows)
+  using local_type = leaf<local_id, std::conditional_t<E::shape_type::rank == 0,
+                                                       vec<typename E::value_type, 1>, value_t<E>>>;
+  using body_result = std::remove_cvref_t<std::invoke_result_t<Body const&, local_type const&>>;
+  static_assert(detail::check_let_body<body_result>::ok);
+  /// The body's type (a constant stands in for a wrong one, already reported).
+  using body_type = std::conditional_t<Expression<body_result> || Heads<body_result>, body_result,
+                                       leaf<void, vec<typename E::value_type, 1>>>;
 
   static constexpr bool is_propel_expression = Expression<body_type>;
   static constexpr bool is_propel_heads = Heads<body_type>;
@@ -210,6 +216,21 @@ struct let_expr {
       is_propel_expression && detail::has_values_v<body_type> {
     return body_at(c).values(c.body);
   }
+
+  /// Whether elements can be read a vector at a time (detail::vector_element_at): the body's.
+  static constexpr bool vector_elements = [] {
+    if constexpr (Expression<body_type>) {
+      return detail::has_vector_elements_v<body_type>;
+    } else {
+      return false;
+    }
+  }();
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  [[nodiscard]] PROPEL_ALWAYS_INLINE detail::simd_t<value_type> vector_at_rc(
+      cache_type const& c, std::size_t row, std::size_t col) const requires vector_elements {
+    return detail::vector_element_at(body_at(c), c.body, row, col);
+  }
+#endif
 
   template <class Adj, class Sink>
   constexpr void backward(cache_type const& c, scratch_type& s, Adj const& adj,
@@ -290,9 +311,9 @@ template <Expression E, class Body>
 }
 
 /// Several outputs: `heads(actor(h), critic(h))`.
-template <Expression... Es>
-[[nodiscard]] constexpr heads_expr<Es...> heads(Es const&... es) {
-  return {std::tuple<Es...>{es...}};
+template <Expression E0, Expression... Es>
+[[nodiscard]] constexpr heads_expr<E0, Es...> heads(E0 const& e0, Es const&... es) {
+  return {std::tuple<E0, Es...>{e0, es...}};
 }
 
 template <class Out, class F>
@@ -320,13 +341,15 @@ template <class Out, class F>
     return f(out);
   } else if constexpr (requires { out.items; }) {
     return std::apply(f, out.items);
+  } else if constexpr (Heads<Out>) {
+    return let_expr<std::remove_cvref_t<decltype(out.e)>,
+                    detail::then_body<std::remove_cvref_t<decltype(out.body)>, F>>{out.e,
+                                                                                   {out.body, f}};
   } else {
     static_assert(Heads<Out>,
                   "propel::then: the first argument must be an expression, propel::heads(...) "
                   "or a propel::let whose body gives heads");
-    return let_expr<std::remove_cvref_t<decltype(out.e)>,
-                    detail::then_body<std::remove_cvref_t<decltype(out.body)>, F>>{out.e,
-                                                                                   {out.body, f}};
+    return out;  // reported above; no second error
   }
 }
 

@@ -58,7 +58,8 @@ struct per_head {
   std::tuple<Losses...> losses;
 
   constexpr per_head() = default;
-  constexpr explicit per_head(Losses const&... ls) : losses(ls...) {}
+  constexpr explicit per_head(Losses const&... ls) requires(sizeof...(Losses) > 0)
+      : losses(ls...) {}
 
   template <class Out, class... Targets>
   [[nodiscard]] constexpr auto operator()(Out const& out,
