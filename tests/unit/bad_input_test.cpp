@@ -4,7 +4,8 @@
 // trainer step on inputs or targets that are not all finite, on a label out of range, or
 // whose loss is not finite returns a non-finite loss and leaves the network, the optimizer
 // state and the step count bit for bit as they were (every loss, every optimizer and option,
-// one sample or a batch); loss_and_gradient then returns NaN with every derivative NaN. A
+// one sample or a batch; a model with two heads, a bad value target of one head or a label out
+// of range of the other); loss_and_gradient then returns NaN with every derivative NaN. A
 // NaN weight gives PyTorch's NaN pattern in the gradient, and an infinite weight that relu
 // hides from the loss gives PyTorch's step.
 #define BOOST_TEST_MODULE bad_input
@@ -670,6 +671,134 @@ BOOST_AUTO_TEST_CASE(infinite_weight_that_relu_hides_gives_pytorchs_step) {
       BOOST_TEST_CONTEXT("adamw") run(pp::adamw{.lr = 0.01}, false);
     }
   }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// =============================================================================================
+namespace {
+
+using namespace pp::literals;
+
+// value, logits = critic(h), actor(h) with h = relu(trunk(x)): a value head (mse) first, a
+// softmax cross-entropy head of 3 classes second.
+struct two_head_forward {
+  template <class P, class X>
+  constexpr auto operator()(P const& p, X const& x) const {
+    return pp::let(pp::relu{}(p["trunk"_p](x)),
+                   [p](auto const& h) { return pp::heads(p["critic"_p](h), p["actor"_p](h)); });
+  }
+};
+using two_head_t = pp::model<float, pp::input<2>, two_head_forward, pp::linear<"trunk", 4, 2>,
+                             pp::linear<"critic", 2, 4>, pp::linear<"actor", 3, 4>>;
+constexpr std::size_t classes = 3;
+static_assert(classes == outputs);  // spoiled_labels gives `outputs` as a label out of range
+auto const two_head_loss = pp::per_head{pp::mse{}, pp::softmax_cross_entropy{}};
+using two_head_loss_t = std::remove_const_t<decltype(two_head_loss)>;
+
+template <std::size_t B>
+auto make_two_head_targets() {
+  auto const labels = make_labels<B>();  // classes 0..2: the actor's
+  if constexpr (B == 1) {
+    return std::tuple{pp::vec<float, 2>{0.5f, -0.25f}, labels};
+  } else {
+    pp::mat<float, B, 2> v;
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = 0.25f * float(i) - 0.5f;
+    return std::tuple{v, labels};
+  }
+}
+
+/// refused(what, inputs, targets) for every spoiled input, value target of the first head
+/// and label of the second.
+template <class X, class Y, class F>
+void for_each_spoiled_two_head_case(X const& x, Y const& y, F const& refused) {
+  for (auto const& [what, xb] : spoiled(x)) refused("input " + what, xb, y);
+  for (auto const& [what, vb] : spoiled(std::get<0>(y))) {
+    refused("head 0 target " + what, x, Y{vb, std::get<1>(y)});
+  }
+  for (auto const& [what, lb] : spoiled_labels(std::get<1>(y))) {
+    refused("head 1 " + what, x, Y{std::get<0>(y), lb});
+  }
+}
+
+template <std::size_t B>
+void check_two_head_gradient_refuses() {
+  static_assert(two_head_t::head_sizes[1] == classes);
+  two_head_t net;
+  pp::init(net, 5);
+  auto const x = make_inputs<B>();
+  auto const y = make_two_head_targets<B>();
+  pp::gradient_t<two_head_t> g;
+  auto refused = [&](std::string const& what, auto const& xb, auto const& yb) {
+    BOOST_TEST_CONTEXT(what) {
+      // refused before the forward pass (the check a trainer step makes first)
+      expect(!pp::detail::step_data_ok<two_head_t, two_head_loss_t>(xb, yb), "accepted");
+      g.zero();
+      expect(std::isnan(pp::loss_and_gradient(net, xb, yb, two_head_loss, g)),
+             "the loss is not NaN");
+      bool all_nan = true;
+      for (float const d : g.params()) all_nan = all_nan && std::isnan(d);
+      expect(all_nan, "a derivative is not NaN");
+    }
+  };
+  for_each_spoiled_two_head_case(x, y, refused);
+  // the good targets, the last class included, are accepted
+  auto last = y;
+  if constexpr (B == 1) {
+    std::get<1>(last) = int(classes) - 1;
+  } else {
+    std::get<1>(last).back() = int(classes) - 1;
+  }
+  for (auto const& good : {y, last}) {
+    expect(pp::detail::step_data_ok<two_head_t, two_head_loss_t>(x, good), "refused good data");
+    expect(std::isfinite(pp::loss_and_gradient(net, x, good, two_head_loss, g)), "not finite");
+    bool all_finite = true;
+    for (float const d : g.params()) all_finite = all_finite && std::isfinite(d);
+    expect(all_finite, "a derivative is not finite");
+  }
+}
+
+template <std::size_t B, class Opt>
+void check_two_head_trainer_refuses(Opt const& opt) {
+  two_head_t net;
+  pp::init(net, 3);
+  pp::trainer t{net, two_head_loss, opt, pp::batch<B>};
+  auto const x = make_inputs<B>();
+  auto const y = make_two_head_targets<B>();
+  expect(std::isfinite(t.step(x, y)), "std::isfinite(t.step(x, y))");
+  expect(std::isfinite(t.step(x, y)), "std::isfinite(t.step(x, y))");
+  auto refused = [&](std::string const& what, auto const& xb, auto const& yb) {
+    BOOST_TEST_CONTEXT(what) {
+      auto const before = snapshot(t);
+      float const l = t.step(xb, yb);
+      expect(std::isnan(l), text("the step returned ", l, ", not NaN"));
+      expect(snapshot(t) == before, "the step changed the network or the optimizer");
+    }
+  };
+  for_each_spoiled_two_head_case(x, y, refused);
+  auto const before = snapshot(t);
+  expect(std::isfinite(t.step(x, y)), "std::isfinite(t.step(x, y))");
+  expect(t.step_count() == 3u, "t.step_count() == 3u");
+  expect(snapshot(t) != before, "the good step changed nothing");
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(two_heads)
+
+BOOST_AUTO_TEST_CASE(gradient_refuses_bad_targets_of_either_head) {
+  BOOST_TEST_CONTEXT("one sample") check_two_head_gradient_refuses<1>();
+  BOOST_TEST_CONTEXT("batch") check_two_head_gradient_refuses<3>();
+}
+
+BOOST_AUTO_TEST_CASE(trainer_refuses_bad_targets_of_either_head) {
+  BOOST_TEST_CONTEXT("one sample, sgd momentum") {
+    check_two_head_trainer_refuses<1>(pp::sgd{.lr = 0.1, .momentum = 0.9});
+  }
+  BOOST_TEST_CONTEXT("batch, sgd momentum") {
+    check_two_head_trainer_refuses<3>(pp::sgd{.lr = 0.1, .momentum = 0.9});
+  }
+  BOOST_TEST_CONTEXT("batch, adam") check_two_head_trainer_refuses<3>(pp::adam{.lr = 0.01});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,8 +3,8 @@
 // autoencoder and a layer-norm network with a skip concatenation, each on a batch of 4 and on
 // one sample, in float64 (relative error 1e-9) and float32 (1e-4): tensor names and shapes,
 // outputs, loss, gradient (loss_and_gradient), input gradient (loss_and_input_gradient), and
-// five steps of SGD with momentum, Adam and AdamW (propel::trainer; for the two-head model
-// loss_and_gradient and the optimizer's stepper). Read from data/model_reference.txt, which
+// five steps of SGD with momentum, Adam and AdamW (propel::trainer; the two-head model under
+// propel::per_head). Read from data/model_reference.txt, which
 // tests/data/make_model_reference.py wrote with torch 1.13 (the test never regenerates it).
 #define BOOST_TEST_MODULE model_reference
 #include <array>
@@ -159,32 +159,6 @@ auto optimizers() {
 }
 constexpr std::size_t steps = 5;
 
-/// `steps` optimizer steps taken with loss_and_gradient and the optimizer's stepper (the
-/// update rule propel::trainer applies), for a model with several heads: propel::trainer sizes
-/// its workspace from the model's output_size, which such a model does not have.
-template <class Net, class Opt, class X, class Targets, class Loss>
-auto steps_by_hand(Net& net, Opt const& opt, X const& x, Targets const& targets, Loss const& loss) {
-  using T = typename Net::value_type;
-  std::array<pp::gradient_t<Net>, Opt::state_count> state;
-  for (auto& s : state) s.zero();
-  std::array<T, steps> losses{};
-  for (std::size_t step = 1; step <= steps; ++step) {
-    pp::gradient_t<Net> g;
-    losses[step - 1] = pp::loss_and_gradient(net, x, targets, loss, g);
-    auto const stepper = opt.template at_step<T>(step);
-    [&]<std::size_t... K>(std::index_sequence<K...>) {
-      pp::for_each_tensor(
-          [&](std::size_t n, T* p, T const* d, auto*... s) {
-            std::array<T*, sizeof...(K)> const buffers{s...};
-            for (std::size_t i = 0; i < n; ++i) stepper(i, p, d[i], buffers);
-          },
-          net, g, state[K]...);
-    }
-    (std::make_index_sequence<Opt::state_count>{});
-  }
-  return losses;
-}
-
 /// The names and shapes of the model's tensors are PyTorch's state_dict's, in its order
 /// (records "<model>.tensor.<i>.<name> rows cols").
 template <class Net>
@@ -247,14 +221,10 @@ void check_against_pytorch(C const& c) {
               net_t trained;
               set_params(trained, key + ".params");
               std::array<T, steps> losses{};
-              if constexpr (C::head_count == 1) {
-                pp::trainer t{trained, c.loss, name_and_opt.second,
-                              pp::batch<(Rows == 0 ? 1 : Rows)>};
-                for (auto& l : losses) l = t.step(x, targets);
-                BOOST_TEST(t.step_count() == steps);
-              } else {
-                losses = steps_by_hand(trained, name_and_opt.second, x, targets, c.loss);
-              }
+              pp::trainer t{trained, c.loss, name_and_opt.second,
+                            pp::batch<(Rows == 0 ? 1 : Rows)>};
+              for (auto& l : losses) l = t.step(x, targets);
+              BOOST_TEST(t.step_count() == steps);
               compare<T>(losses, okey + ".loss", true);
               compare<T>(flat(trained), okey + ".params", true);
             }(named),

@@ -18,6 +18,7 @@
 #include <propel/propel.hpp>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -65,6 +66,17 @@ struct shared_forward {
     return w * x + w * pp::apply(pp::tanh{}, p["u"_p]);
   }
 };
+// logits, value = actor(h), critic(h) with h = tanh(trunk(x)) computed once: two heads.
+struct two_head_forward {
+  template <class P, class X>
+  constexpr auto operator()(P const& p, X const& x) const {
+    return pp::let(pp::apply(pp::tanh{}, p["trunk"_p](x)),
+                   [p](auto const& h) { return pp::heads(p["actor"_p](h), p["critic"_p](h)); });
+  }
+};
+using two_head = pp::model<double, pp::input<4>, two_head_forward, pp::linear<"trunk", 6, 4>,
+                           pp::linear<"actor", 3, 6>, pp::linear<"critic", 2, 6>>;
+
 template <class Init>
 using shared_weight = pp::model<double, pp::input<5>, shared_forward, pp::tensor_param<"w", 3, 5>,
                                 pp::tensor_param<"u", 5>, pp::linear<"unused", 1, 1, Init>>;
@@ -241,6 +253,72 @@ BOOST_AUTO_TEST_CASE(trainer_steps_on_models) {
   double const first = t.step(x, x);
   double last = first;
   for (int i = 0; i < 60; ++i) last = t.step(x, x);
+  BOOST_TEST(last < 0.5 * first);
+}
+
+/// One trainer step of a two-head model under per_head{softmax_cross_entropy, mse} against
+/// `rule` applied to loss_and_gradient's gradient, on a batch (labels) and on one sample
+/// (an int label).
+template <class Opt, class Rule>
+void check_two_head_step(two_head const& start, Opt opt, Rule const& rule) {
+  auto const loss = pp::per_head{pp::softmax_cross_entropy{}, pp::mse{}};
+  auto const x = filled<pp::mat<double, batch, 4>>(1.0, 0.9);
+  auto const batch_targets =
+      std::tuple{std::array<int, batch>{2, 0, 1}, filled<pp::mat<double, batch, 2>>(0.6, 0.1)};
+  auto const x1 = filled<pp::vec<double, 4>>(1.0, 0.4);
+  auto const sample_targets = std::tuple{1, filled<pp::vec<double, 2>>(0.7, 0.3)};
+  auto const check = [&](auto const& input, auto const& targets, auto& t, two_head const& net) {
+    pp::gradient_t<two_head> g;
+    two_head const before = net;
+    double const expected_loss = pp::loss_and_gradient(before, input, targets, loss, g);
+    BOOST_TEST(t.step(input, targets) == expected_loss);
+    for (std::size_t k = 0; k < two_head::param_count; ++k) {
+      double const want = rule(before.params()[k], g.params()[k]);
+      BOOST_TEST(net.params()[k] == want, boost::test_tools::tolerance(1e-12));
+    }
+  };
+  two_head net = start;
+  pp::trainer t{net, loss, opt, pp::batch<batch>};
+  check(x, batch_targets, t, net);
+  two_head net1 = start;
+  pp::trainer t1{net1, loss, opt};
+  check(x1, sample_targets, t1, net1);
+  // the trainer's workspace has room for value targets of the softmax head too
+  two_head net2 = start;
+  pp::trainer t2{net2, loss, opt, pp::batch<batch>};
+  auto const one_hot = std::tuple{filled<pp::mat<double, batch, 3>>(0.5, 0.2),
+                                  filled<pp::mat<double, batch, 2>>(0.6, 0.1)};
+  check(x, one_hot, t2, net2);
+}
+
+BOOST_AUTO_TEST_CASE(trainer_steps_on_a_model_with_two_heads) {
+  static_assert(two_head::head_count == 2 && two_head::head_sizes[0] == 3 &&
+                two_head::head_sizes[1] == 2);
+  two_head net;
+  pp::init(net, 21);
+  net.tensor<"critic.bias">() = filled<pp::vec<double, 2>>(0.2, 0.4);
+  double const lr = 0.05;
+  check_two_head_step(net, pp::sgd{.lr = lr, .momentum = 0.9},
+                      [&](double p, double d) { return p - lr * d; });
+  check_two_head_step(net, pp::adam{.lr = lr},
+                      [&](double p, double d) { return p - lr * d / (std::abs(d) + 1e-8); });
+  check_two_head_step(net, pp::adamw{.lr = lr, .weight_decay = 0.1}, [&](double p, double d) {
+    return p * (1 - lr * 0.1) - lr * d / (std::abs(d) + 1e-8);
+  });
+
+  // every tensor occurs once: the whole update is fused, no gradient kept
+  using loss_t = decltype(pp::per_head{pp::softmax_cross_entropy{}, pp::mse{}});
+  using trainer_t = pp::trainer<two_head, loss_t, pp::adam, batch>;
+  static_assert(trainer_t::fused_update && trainer_t::gradient_bytes == 0);
+
+  // a few steps learn: the loss goes down
+  pp::trainer t{net, loss_t{}, pp::adam{.lr = 0.02}, pp::batch<batch>};
+  auto const x = filled<pp::mat<double, batch, 4>>(1.0, 0.9);
+  auto const targets =
+      std::tuple{std::array<int, batch>{2, 0, 1}, filled<pp::mat<double, batch, 2>>(0.6, 0.1)};
+  double const first = t.step(x, targets);
+  double last = first;
+  for (int i = 0; i < 60; ++i) last = t.step(x, targets);
   BOOST_TEST(last < 0.5 * first);
 }
 

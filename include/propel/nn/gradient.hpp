@@ -304,26 +304,69 @@ template <class Loss, std::size_t Width, class Targets>
   }
 }
 
+template <class Loss>
+inline constexpr bool is_per_head_v = false;
+template <class... Losses>
+inline constexpr bool is_per_head_v<per_head<Losses...>> = true;
+
+/// The widths of Net's outputs: {output_size} for a model with one output, each head's for
+/// a model whose forward gives heads.
+template <class Net>
+inline constexpr auto output_widths_v = [] {
+  if constexpr (requires { Net::output_size; }) {
+    return std::array<std::size_t, 1>{Net::output_size};
+  } else if constexpr (requires { Net::head_sizes; }) {
+    return Net::head_sizes;
+  } else {
+    return std::array<std::size_t, 0>{};
+  }
+}();
+
+/// Whether the targets of a per-head loss are usable: each head's under that head's loss
+/// and width (see output_targets_ok).
+template <class Net, class... Losses, class... Targets>
+[[nodiscard]] constexpr bool head_targets_ok(per_head<Losses...> const*,
+                                             std::tuple<Targets...> const& targets) noexcept {
+  return [&]<std::size_t... H>(std::index_sequence<H...>) {
+    return (
+        output_targets_ok<std::tuple_element_t<H, std::tuple<Losses...>>, output_widths_v<Net>[H]>(
+            std::get<H>(targets)) &&
+        ...);
+  }
+  (std::index_sequence_for<Losses...>{});
+}
+
 /// Whether the inputs and targets of a training step or a gradient of Net under Loss are
 /// usable: every input and every value target finite, and, for softmax cross-entropy, every
 /// integer label a class of Net's output, in [0, output_size). A std::tuple of targets (one
-/// per head of a model with several outputs, under a per-head loss) has each of its value
-/// targets checked. Other targets (expressions) are the loss's to judge.
+/// per head of a model with several outputs) under propel::per_head has each head's targets
+/// checked so against that head's loss and width (labels of a softmax cross-entropy head in
+/// [0, its width)); under another loss, each of its value targets checked. Other targets
+/// (expressions) are the loss's to judge.
 template <class Net, class Loss, class X, class Targets>
 [[nodiscard]] constexpr bool step_data_ok(X const& x, Targets const& targets) noexcept {
   if (!all_finite(x)) return false;
   if constexpr (is_std_tuple_v<Targets>) {
-    return std::apply(
-        [](auto const&... t) {
-          return ([&] {
-            if constexpr (Tensor<std::remove_cvref_t<decltype(t)>>) {
-              return all_finite(t);
-            } else {
-              return true;  // labels: the head's loss judges them
-            }
-          }() && ...);
-        },
-        targets);
+    if constexpr (is_per_head_v<Loss>) {
+      constexpr std::size_t losses = std::tuple_size_v<decltype(Loss::losses)>;
+      if constexpr (losses == std::tuple_size_v<Targets> && losses == output_widths_v<Net>.size()) {
+        return head_targets_ok<Net>(static_cast<Loss const*>(nullptr), targets);
+      } else {
+        return true;  // the count mismatch is per_head's compile error
+      }
+    } else {
+      return std::apply(
+          [](auto const&... t) {
+            return ([&] {
+              if constexpr (Tensor<std::remove_cvref_t<decltype(t)>>) {
+                return all_finite(t);
+              } else {
+                return true;  // labels: the loss judges them
+              }
+            }() && ...);
+          },
+          targets);
+    }
   } else if constexpr (requires { Net::output_size; }) {
     return output_targets_ok<Loss, Net::output_size>(targets);
   } else {

@@ -4,6 +4,7 @@
 /// loss_and_gradient, init, gradient_t) takes any model; propel::mlp is one.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <propel/detail/math.hpp>
@@ -13,6 +14,7 @@
 #include <propel/nn/layers.hpp>
 #include <propel/nn/param_block.hpp>
 #include <propel/vec.hpp>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -156,12 +158,23 @@ template <class Forward, class Block, class X>
 using forward_expression_t = decltype(std::declval<Forward const&>()(
     std::declval<param_view<Block> const&>(), std::declval<X const&>()));
 
-/// output_size, for a model whose forward gives one expression.
-template <class E, bool = Expression<E>>
+/// output_size, for a model whose forward gives one expression; head_count and head_sizes
+/// (each head's width), for a model whose forward gives propel::heads (or a let of heads).
+template <class E, bool = Expression<E>, bool = Heads<E>>
 struct model_output {};
-template <class E>
-struct model_output<E, true> {
+template <class E, bool H>
+struct model_output<E, true, H> {
   static constexpr std::size_t output_size = E::shape_type::rows;
+};
+template <class E>
+struct model_output<E, false, true> {
+  static constexpr std::size_t head_count = std::tuple_size_v<typename E::values_type>;
+  static constexpr std::array<std::size_t, head_count> head_sizes =
+      []<std::size_t... H>(std::index_sequence<H...>) {
+    return std::array<std::size_t, head_count>{
+        std::tuple_element_t<H, typename E::values_type>::size()...};
+  }
+  (std::make_index_sequence<head_count>{});
 };
 
 }  // namespace detail
@@ -173,7 +186,10 @@ struct model_output<E, true> {
 /// x is the input expression (a vec of N features, or a mat with one sample per row), and
 /// `p["fc1"_p]` gives the parameters of the group called "fc1" as variables (see
 /// detail::param_view). Train it as an mlp: propel::init, propel::trainer,
-/// propel::loss_and_gradient, propel::gradient_t.
+/// propel::loss_and_gradient, propel::gradient_t. A forward that gives one expression makes
+/// a model with `output_size`; one that gives propel::heads(...) (often inside a
+/// propel::let) makes a model with `head_count` and `head_sizes` (each head's width), whose
+/// `net(x)` is a std::tuple of the heads' values, trained under a propel::per_head loss.
 /// \tparam T      float or double
 /// \tparam Input  propel::input<N>
 /// Diagnostics: "two parameter groups have the same name", "the forward asks for a

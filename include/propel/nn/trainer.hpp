@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -12,6 +13,7 @@
 #include <propel/nn/gradient.hpp>
 #include <propel/nn/mlp.hpp>
 #include <propel/nn/optimizer.hpp>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -28,31 +30,134 @@ inline constexpr batch_size<B> batch{};
 
 namespace detail {
 
+/// The targets of one output of Width under Loss in a step on B samples: class labels
+/// (Labels, for softmax cross-entropy: an int for one sample, std::array<int, B> for a
+/// batch) or values shaped like the output (a vec for one sample, a mat for a batch).
+template <class T, std::size_t B, std::size_t Width, bool Labels, bool Sample>
+using output_targets_t =
+    std::conditional_t<Labels, std::conditional_t<Sample, int, std::array<int, B>>,
+                       std::conditional_t<Sample, vec<T, Width>, mat<T, B, Width>>>;
+
+/// Bit h set when output h takes class labels under Loss (softmax cross-entropy; under
+/// propel::per_head, head h's loss).
+template <class Loss>
+inline constexpr std::uint64_t label_outputs_v =
+    std::is_same_v<Loss, softmax_cross_entropy> ? 1 : 0;
+template <class... Losses>
+inline constexpr std::uint64_t label_outputs_v<per_head<Losses...>> = [] {
+  std::uint64_t m = 0;
+  std::size_t h = 0;
+  ((m |= std::is_same_v<Losses, softmax_cross_entropy> && h < 64 ? std::uint64_t(1) << (h % 64) : 0,
+    ++h),
+   ...);
+  return m;
+}();
+
+/// The width of output H of Net as a per-head target reads it (a loss count that is not
+/// the head count is per_head's compile error: the last width stands in for the missing).
+template <class Net, std::size_t H>
+inline constexpr std::size_t head_width_v = [] {
+  constexpr auto widths = output_widths_v<Net>;
+  return widths.size() == 0 ? std::size_t{1} : widths[std::min(H, widths.size() - 1)];
+}();
+
+/// The targets of a step of Net under Loss on B samples (Sample: one sample, a vec), the
+/// outputs whose bit is set in Labels given as class labels: for one output, its targets;
+/// under propel::per_head, a std::tuple of each head's (one per loss).
+template <class Net, class Loss, std::size_t B, bool Sample, std::uint64_t Labels>
+struct step_targets {
+  using type = output_targets_t<typename Net::value_type, B, head_width_v<Net, 0>,
+                                (Labels & 1) != 0, Sample>;
+};
+template <class Net, class... Losses, std::size_t B, bool Sample, std::uint64_t Labels>
+struct step_targets<Net, per_head<Losses...>, B, Sample, Labels> {
+  template <std::size_t H>
+  static constexpr bool labels = H < 64 && ((Labels >> (H % 64)) & 1) != 0;
+  template <std::size_t... H>
+  static auto make(std::index_sequence<H...>) -> std::tuple<
+      output_targets_t<typename Net::value_type, B, head_width_v<Net, H>, labels<H>, Sample>...>;
+  using type = decltype(make(std::index_sequence_for<Losses...>{}));
+};
+template <class Net, class Loss, std::size_t B, bool Sample, std::uint64_t Labels>
+using step_targets_t = typename step_targets<Net, Loss, B, Sample, Labels>::type;
+
+/// The subsets of the outputs that may be given labels (label_outputs_v): every target form
+/// a step may take.
+template <class Loss>
+inline constexpr auto label_forms_v = [] {
+  constexpr std::uint64_t all = label_outputs_v<Loss>;
+  std::array<std::uint64_t, (std::size_t{1} << std::popcount(all))> out{};
+  std::size_t i = 0;
+  std::uint64_t m = 0;
+  do {  // every submask of all
+    out[i++] = m;
+    m = (m - all) & all;
+  } while (m != 0);
+  return out;
+}();
+
+/// Whether a trainer can declare the targets of Net under Loss: a model with one output
+/// under any loss, or any model under propel::per_head.
+template <class Net>
+inline constexpr bool has_output_size_v = requires {
+  Net::output_size;
+};
+template <class Net, class Loss>
+inline constexpr bool trains_v = has_output_size_v<Net> || is_per_head_v<Loss>;
+
+template <bool Supported>
+struct check_trainer_targets {
+  static_assert(Supported,
+                "propel::trainer: a model with several heads is trained under a "
+                "propel::per_head loss (one loss per head, targets a std::tuple of one per head)");
+  static constexpr bool ok = true;
+};
+
 /// The inputs and targets a trainer for batches of B must have room for: one sample (a
-/// vec) or B of them (a mat), against targets shaped like the output, or integer labels
-/// for softmax cross-entropy.
-template <class Net, class Loss, std::size_t B>
-constexpr std::size_t workspace_capacity() {
+/// vec) or B of them (a mat), against targets shaped like each output, or integer labels
+/// for an output under softmax cross-entropy (every combination of the two).
+template <class Net, class Loss, std::size_t B, std::size_t... F>
+constexpr std::size_t workspace_capacity(std::index_sequence<F...>) {
   using T = typename Net::value_type;
   constexpr std::size_t in = Net::input_size;
-  constexpr std::size_t out = Net::output_size;
-  std::size_t bytes = workspace_bytes<Net, mat<T, B, in>, mat<T, B, out>, Loss>;
+  constexpr auto forms = label_forms_v<Loss>;
+  std::size_t bytes = 0;
+  ((bytes = std::max(
+        bytes,
+        workspace_bytes<Net, mat<T, B, in>, step_targets_t<Net, Loss, B, false, forms[F]>, Loss>)),
+   ...);
   if constexpr (B == 1) {
-    bytes = std::max(bytes, workspace_bytes<Net, vec<T, in>, vec<T, out>, Loss>);
-  }
-  if constexpr (std::is_same_v<Loss, softmax_cross_entropy>) {
-    bytes = std::max(bytes, workspace_bytes<Net, mat<T, B, in>, std::array<int, B>, Loss>);
-    if constexpr (B == 1) bytes = std::max(bytes, workspace_bytes<Net, vec<T, in>, int, Loss>);
+    ((bytes = std::max(
+          bytes,
+          workspace_bytes<Net, vec<T, in>, step_targets_t<Net, Loss, B, true, forms[F]>, Loss>)),
+     ...);
   }
   return bytes;
 }
+template <class Net, class Loss, std::size_t B>
+constexpr std::size_t workspace_capacity() {
+  if constexpr (trains_v<Net, Loss>) {
+    return workspace_capacity<Net, Loss, B>(std::make_index_sequence<label_forms_v<Loss>.size()>{});
+  } else {
+    return 0;  // reported by the trainer
+  }
+}
 
 /// The loss expression a trainer is declared for: a batch of B samples against value
-/// targets shaped like the output. Which tensors it keeps a gradient for follows from it.
+/// targets shaped like each output. Which tensors it keeps a gradient for follows from it.
+/// (A constant stands in for a trainer that cannot be declared, already reported.)
 template <class Net, class Loss, std::size_t B>
-using trainer_expression_t =
-    loss_expression_t<Net, mat<typename Net::value_type, B, Net::input_size>,
-                      mat<typename Net::value_type, B, Net::output_size>, Loss>;
+constexpr auto trainer_expression() {
+  if constexpr (trains_v<Net, Loss>) {
+    return std::type_identity<
+        loss_expression_t<Net, mat<typename Net::value_type, B, Net::input_size>,
+                          step_targets_t<Net, Loss, B, false, 0>, Loss>>{};
+  } else {
+    return std::type_identity<leaf<void, vec<typename Net::value_type, 1>>>{};
+  }
+}
+template <class Net, class Loss, std::size_t B>
+using trainer_expression_t = typename decltype(trainer_expression<Net, Loss, B>())::type;
 
 /// The storage of N kept derivatives (nothing when N is 0).
 template <class T, std::size_t N>
@@ -157,18 +262,26 @@ struct check_trainer_workspace {
 /// derivatives added up first, so the trainer keeps a gradient for such tensors only and
 /// applies it after the backward pass.
 ///
+/// A model with several heads trains under propel::per_head, one loss per head:
+/// `propel::trainer t{net, propel::per_head{propel::softmax_cross_entropy{}, propel::mse{}},
+/// propel::adam{}, propel::batch<16>}; t.step(x, std::tuple{labels, values});`, the targets a
+/// std::tuple of each head's, as that head's loss takes them (values shaped like the head,
+/// or class labels for softmax cross-entropy), for one sample or a batch; the trainer's
+/// workspace has room for every such form.
+///
 /// Bad input never reaches the network: a step refuses inputs or value targets that are
-/// not all finite and cross-entropy labels outside [0, output_size) (one pass over them,
-/// before the forward pass), and returns NaN; a step whose loss is not finite (a NaN or
-/// infinite weight that reaches the output, a diverged run) returns that loss, known before
-/// the backward pass starts. Either way the network, the optimizer state and step_count()
-/// are left exactly as they were, so a step returns a finite loss exactly when it applied
-/// an update. A step with a finite loss is PyTorch's, including on a network that already
+/// not all finite and cross-entropy labels outside [0, output_size) (for a head, [0, its
+/// width)) (one pass over them, before the forward pass), and returns NaN; a step whose loss is not
+/// finite (a NaN or infinite weight that reaches the output, a diverged run) returns that loss,
+/// known before the backward pass starts. Either way the network, the optimizer state and
+/// step_count() are left exactly as they were, so a step returns a finite loss exactly when it
+/// applied an update. A step with a finite loss is PyTorch's, including on a network that already
 /// holds an infinite weight whose unit relu zeroes (the loss cannot see it): weight decay
 /// then turns it into NaN (inf - inf), as torch.optim does.
 template <class Net, class Loss, class Opt, std::size_t Batch = 1>
 class trainer {
   static_assert(Batch > 0, "propel::trainer: the batch size must be at least 1");
+  static_assert(detail::check_trainer_targets<detail::trains_v<Net, Loss>>::ok);
 
  public:
   using value_type = typename Net::value_type;
@@ -199,7 +312,7 @@ class trainer {
   template <class X, class Targets>
   constexpr value_type step(X const& x, Targets const& targets) noexcept {
     static_assert(detail::check_network_input<X>::ok);
-    if constexpr (Tensor<X>) {
+    if constexpr (Tensor<X> && detail::trains_v<Net, Loss>) {
       if (!detail::step_data_ok<Net, Loss>(x, targets)) {
         return std::numeric_limits<value_type>::quiet_NaN();
       }
