@@ -377,7 +377,7 @@ template <class Net, class Loss, class X, class Targets>
 template <class X>
 struct check_network_input {
   static_assert(Tensor<X>,
-                "propel::mlp: the input must be a propel::vec (one sample) or a propel::mat "
+                "propel::model: the input must be a propel::vec (one sample) or a propel::mat "
                 "(one sample per row)");
   static constexpr bool ok = true;
 };

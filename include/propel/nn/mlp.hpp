@@ -34,6 +34,10 @@ template <std::size_t M, class Act>
 inline constexpr bool is_dense_v<dense<M, Act>> = true;
 
 template <class T, class Input, class... Layers>
+inline constexpr bool mlp_arguments_ok_v = std::is_floating_point_v<T>&& is_input_v<Input> &&
+                                           sizeof...(Layers) > 0 && (is_dense_v<Layers> && ...);
+
+template <class T, class Input, class... Layers>
 struct check_mlp {
   static_assert(std::is_floating_point_v<T>,
                 "propel::mlp: the scalar type must be float or double");
@@ -116,9 +120,20 @@ struct mlp_model<T, Input, std::index_sequence<I...>, Layers...> {
                      typename mlp_groups<T, Input, Layers...>::template group<I>...>;
 };
 
+/// The model an mlp is when its arguments are right; for an mlp whose arguments are wrong
+/// (reported by check_mlp), a one-layer model stands in, so that no second error follows.
 template <class T, class Input, class... Layers>
-using mlp_model_t =
-    typename mlp_model<T, Input, std::make_index_sequence<sizeof...(Layers)>, Layers...>::type;
+constexpr auto mlp_model_of() {
+  if constexpr (mlp_arguments_ok_v<T, Input, Layers...>) {
+    return std::type_identity<typename mlp_model<
+        T, Input, std::make_index_sequence<sizeof...(Layers)>, Layers...>::type>{};
+  } else {
+    return std::type_identity<
+        typename mlp_model<float, input<1>, std::index_sequence<0>, dense<1>>::type>{};
+  }
+}
+template <class T, class Input, class... Layers>
+using mlp_model_t = typename decltype(mlp_model_of<T, Input, Layers...>())::type;
 
 }  // namespace detail
 

@@ -44,8 +44,8 @@ struct input_id {};
 template <std::size_t Expected, std::size_t Given>
 struct check_input_width {
   static_assert(Expected == Given,
-                "propel::mlp: the input has the wrong number of features (the arguments of "
-                "check_input_width are <features the network expects, features given>)");
+                "propel::model: the input has the wrong number of features (the arguments of "
+                "check_input_width are <features the model expects, features given>)");
   static constexpr bool ok = true;
 };
 
@@ -177,6 +177,27 @@ struct model_output<E, false, true> {
   (std::make_index_sequence<head_count>{});
 };
 
+template <class T, class Input>
+struct check_model {
+  static_assert(std::is_floating_point_v<T>,
+                "propel::model: the scalar type must be float or double");
+  static_assert(is_input_v<Input>, "propel::model: the Input argument must be propel::input<N>");
+  static constexpr bool ok = std::is_floating_point_v<T> && is_input_v<Input>;
+};
+
+/// The model_output of a model, once its scalar type and input are checked (none for a
+/// model that fails the checks, so that no second error follows).
+template <class T, class Input, class Forward, class Block>
+constexpr auto model_output_of() {
+  if constexpr (check_model<T, Input>::ok) {
+    return model_output<forward_expression_t<Forward, Block, leaf<void, vec<T, Input::size>>>>{};
+  } else {
+    return model_output<void>{};
+  }
+}
+template <class T, class Input, class Forward, class Block>
+using model_output_t = decltype(model_output_of<T, Input, Forward, Block>());
+
 }  // namespace detail
 
 /// A model: the named parameter tensors of Groups... (propel::linear, propel::norm,
@@ -192,18 +213,12 @@ struct model_output<E, false, true> {
 /// `net(x)` is a std::tuple of the heads' values, trained under a propel::per_head loss.
 /// \tparam T      float or double
 /// \tparam Input  propel::input<N>
-/// Diagnostics: "two parameter groups have the same name", "the forward asks for a
+/// Diagnostics: "the scalar type must be float or double", "the Input argument must be
+/// propel::input<N>", "two parameter groups have the same name", "the forward asks for a
 /// parameter group the model does not have", "the input has the wrong number of features".
 template <class T, class Input, class Forward, class... Groups>
-class model
-    : public param_block<T, Groups...>,
-      public detail::model_output<detail::forward_expression_t<Forward, param_block<T, Groups...>,
-                                                               leaf<void, vec<T, Input::size>>>> {
-  static_assert(std::is_floating_point_v<T>,
-                "propel::mlp: the scalar type must be float or double");
-  static_assert(detail::is_input_v<Input>,
-                "propel::mlp: the first layer argument must be propel::input<N>");
-
+class model : public param_block<T, Groups...>,
+              public detail::model_output_t<T, Input, Forward, param_block<T, Groups...>> {
  public:
   using block_type = param_block<T, Groups...>;
   using value_type = T;

@@ -284,13 +284,17 @@ class param_block {
   /// The storage of group I (for an mlp, layer I: `.weight` and `.bias`).
   template <std::size_t I>
   [[nodiscard]] constexpr auto& layer() noexcept {
-    static_assert(I < group_count, "propel::mlp: layer index out of range");
-    return detail::get<I>(groups_);
+    static_assert(I < group_count,
+                  "propel::model: layer index out of range (layer<I>() is parameter group I: "
+                  "an mlp's layer I)");
+    return detail::get<(I < group_count ? I : 0)>(groups_);  // (0: reported above)
   }
   template <std::size_t I>
   [[nodiscard]] constexpr auto const& layer() const noexcept {
-    static_assert(I < group_count, "propel::mlp: layer index out of range");
-    return detail::get<I>(groups_);
+    static_assert(I < group_count,
+                  "propel::model: layer index out of range (layer<I>() is parameter group I: "
+                  "an mlp's layer I)");
+    return detail::get<(I < group_count ? I : 0)>(groups_);  // (0: reported above)
   }
 
   /// The storage of the group called Name: `block.template group<"fc1">()`.
