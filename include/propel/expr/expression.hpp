@@ -16,11 +16,16 @@
 ///    and own no buffer, except an activation whose derivative follows from its value (it
 ///    keeps its values); products, row-wise reductions and whole reductions own one.
 ///  - `e.backward(c, s, adj, sink)` receives dJ/de lazily, as a callable `adj(i)`, and
-///    passes dJ/d(operand) on in the same form. Leaves deliver what reaches them to the
-///    gradient slots of the `sink` through its writers; subtrees without a requested leaf are
-///    skipped at compile time. Whatever a node materialises on the way (a product's dJ/dZ, a
-///    derivative handed to an operand) goes into its part of the scratch `s`, of type
-///    `scratch_type`, so that a backward pass needs no stack beyond the kernels' frames and a
+///    passes dJ/d(operand) on in the same form. Where the target has vector registers and
+///    everything under a node can, the adjoint also has a vector form (detail::with_vector):
+///    `adj.vector(row, col)`, the simd_t of elements (row, col) .. (row, col + lanes - 1)
+///    (row 0 and col the flat index for a vector), lane by lane the bits of adj(i), read
+///    where the derivative is materialised or delivered in blocks, so that the chain of
+///    derivatives runs on vectors by construction (see detail/vector_elements.hpp). Leaves deliver
+///    what reaches them to the gradient slots of the `sink` through its writers; subtrees without a
+///    requested leaf are skipped at compile time. Whatever a node materialises on the way (a
+///    product's dJ/dZ, a derivative handed to an operand) goes into its part of the scratch `s`, of
+///    type `scratch_type`, so that a backward pass needs no stack beyond the kernels' frames and a
 ///    few scalars.
 #pragma once
 
@@ -151,8 +156,34 @@ struct adding_writer {
   constexpr void operator()(std::size_t i, T v) const { grad[i] += v; }
 };
 
+/// A callable f with a vector form: f(args...) as f itself, and `vector(row, col)`, the
+/// elements (row, col) .. (row, col + lanes - 1) of the same function as one simd_t, lane by
+/// lane the same bits (the lanes never cross a row). An adjoint (see the file comment) or a
+/// block of a derivative (write_block) that can be read a vector at a time.
+template <class F, class VF>
+struct with_vector {
+  F scalar;
+  VF vector_form;
+  template <class... I>
+  PROPEL_ALWAYS_INLINE constexpr auto operator()(I... i) const {
+    return scalar(i...);
+  }
+  PROPEL_ALWAYS_INLINE auto vector(std::size_t row, std::size_t col) const {
+    return vector_form(row, col);
+  }
+};
+template <class F, class VF>
+with_vector(F, VF) -> with_vector<F, VF>;
+
+/// Whether F has a vector form (with_vector).
+template <class F>
+inline constexpr bool has_vector_form_v = requires(F const& f) {
+  f.vector(std::size_t{}, std::size_t{});
+};
+
 /// Delivers a block of a derivative through writer w: Rows x Cols elements, row-major from
-/// flat index `begin`, element begin + r Cols + c having the value f(r, c). The same as
+/// flat index `begin`, element begin + r Cols + c having the value f(r, c); f may have a
+/// vector form (with_vector), which a writer's block may read instead. The same as
 /// `w(begin + r * Cols + c, f(r, c))` for every element, in no particular order, so f must
 /// not read what w writes (the slot, or the parameter a writer that `moves_param` moves). A
 /// writer that defines `w.template block<Rows, Cols>(begin, f)` does it in one go: it makes
