@@ -250,9 +250,9 @@ PROPEL_ALWAYS_INLINE void for_each_block_vector(VF const& vf, SF const& sf) {
 
 /// dst[i] = adj(i) for every element i of shape S: a vector at a time through the adjoint's
 /// vector form where it has one (run time only; each row's last few elements one by one),
-/// otherwise one loop over the elements.
+/// otherwise one loop over the elements (the loop it replaces in a node: always inlined).
 template <class S, class T, class Adj>
-constexpr void store_adjoint(Adj const& adj, T* dst) {
+PROPEL_ALWAYS_INLINE constexpr void store_adjoint(Adj const& adj, T* dst) {
   if constexpr (has_vector_adjoint_v<Adj, T>) {
 #ifdef PROPEL_DETAIL_VECTOR_TYPES
     if (!std::is_constant_evaluated()) {

@@ -344,10 +344,10 @@ struct binary_expr {
     constexpr bool need_l = detail::depends_on_v<L, Sink>;
     constexpr bool need_r = detail::depends_on_v<R, Sink>;
     if constexpr (need_l && need_r) {
-      detail::store_adjoint<shape_type>(adj, s.adj.elements);
+      detail::store_adjoint<shape_type>(adj, &detail::flat(s.adj, 0));
       if constexpr (detail::has_vector_adjoint_v<Adj, value_type>) {
-        backward_operands(c, s, detail::stored_adjoint<shape_type>(std::as_const(s).adj.elements),
-                          sink);
+        backward_operands(
+            c, s, detail::stored_adjoint<shape_type>(&detail::flat(std::as_const(s.adj), 0)), sink);
       } else {
         backward_operands(
             c, s, [&](std::size_t i) { return detail::flat(std::as_const(s.adj), i); }, sink);
