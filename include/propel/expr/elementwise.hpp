@@ -84,19 +84,6 @@ PROPEL_ALWAYS_INLINE V vector_chain_of_value(Op const& op, V adj, V y) {
   }
 }
 #endif
-
-/// Calls next(adj) with adj the adjoint `scalar` with the vector form make_vector() returns
-/// (with_vector) when WithVector, `scalar` alone otherwise (make_vector is not called).
-template <bool WithVector, class F, class MakeVector, class Next>
-PROPEL_ALWAYS_INLINE constexpr void with_adjoint(F const& scalar, MakeVector const& make_vector,
-                                                 Next const& next) {
-  if constexpr (WithVector) {
-    next(with_vector{scalar, make_vector()});
-  } else {
-    (void)make_vector;
-    next(scalar);
-  }
-}
 }  // namespace detail
 
 /// Op applied to every element of Arg. Element i is computed on demand, in the loop of
@@ -192,43 +179,57 @@ struct unary_expr {
   template <class Adj, class Sink>
   constexpr void backward(cache_type const& c, scratch_type& s, Adj const& adj, Sink& sink) const {
     if constexpr (detail::depends_on_v<Arg, Sink>) {
-      auto const next = [&](auto const& d) { arg.backward(c.arg, s.arg, d, sink); };
-      if constexpr (keeps_value) {
-        auto const scalar = [&](std::size_t i) {
-          return detail::chain_of_value(op, adj(i), detail::flat(c.out, i));
-        };
-        detail::with_adjoint<vector_adjoint<Adj>>(
-            scalar,
-            [&] {
+      if constexpr (vector_adjoint<Adj>) {
 #ifdef PROPEL_DETAIL_VECTOR_TYPES
-              if constexpr (vector_adjoint<Adj>) {
-                return [&](std::size_t row, std::size_t col) {
-                  return detail::vector_chain_of_value(
-                      op, adj.vector(row, col),
-                      detail::simd_load(&detail::flat(c.out, row * shape_type::cols + col)));
-                };
-              }
+        backward_with_vectors(c, s, adj, sink);
 #endif
+      } else if constexpr (keeps_value) {
+        arg.backward(
+            c.arg, s.arg,
+            [&](std::size_t i) {
+              return detail::chain_of_value(op, adj(i), detail::flat(c.out, i));
             },
-            next);
+            sink);
       } else {
-        auto const scalar = [&](std::size_t i) { return adj(i) * op.derivative(arg.at(c.arg, i)); };
-        detail::with_adjoint<vector_adjoint<Adj>>(
-            scalar,
-            [&] {
-#ifdef PROPEL_DETAIL_VECTOR_TYPES
-              if constexpr (vector_adjoint<Adj>) {
-                return [&](std::size_t row, std::size_t col) {
-                  return adj.vector(row, col) *
-                         op.vector_derivative(detail::vector_element_at(arg, c.arg, row, col));
-                };
-              }
-#endif
-            },
-            next);
+        arg.backward(
+            c.arg, s.arg, [&](std::size_t i) { return adj(i) * op.derivative(arg.at(c.arg, i)); },
+            sink);
       }
     }
   }
+
+ private:
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  /// backward with the adjoint's vector form handed on (vector_adjoint): the same scalar
+  /// adjoint, and Op's chain on vectors of it.
+  template <class Adj, class Sink>
+  PROPEL_ALWAYS_INLINE constexpr void backward_with_vectors(cache_type const& c, scratch_type& s,
+                                                            Adj const& adj, Sink& sink) const {
+    if constexpr (keeps_value) {
+      arg.backward(c.arg, s.arg,
+                   detail::with_vector{
+                       [&](std::size_t i) {
+                         return detail::chain_of_value(op, adj(i), detail::flat(c.out, i));
+                       },
+                       [&](std::size_t row, std::size_t col) {
+                         return detail::vector_chain_of_value(
+                             op, adj.vector(row, col),
+                             detail::simd_load(&detail::flat(c.out, row * shape_type::cols + col)));
+                       }},
+                   sink);
+    } else {
+      arg.backward(
+          c.arg, s.arg,
+          detail::with_vector{
+              [&](std::size_t i) { return adj(i) * op.derivative(arg.at(c.arg, i)); },
+              [&](std::size_t row, std::size_t col) {
+                return adj.vector(row, col) *
+                       op.vector_derivative(detail::vector_element_at(arg, c.arg, row, col));
+              }},
+          sink);
+    }
+  }
+#endif
 };
 
 /// Applies the element-wise op (an activation, for example) to an expression:
@@ -343,15 +344,15 @@ struct binary_expr {
   constexpr void backward(cache_type const& c, scratch_type& s, Adj const& adj, Sink& sink) const {
     constexpr bool need_l = detail::depends_on_v<L, Sink>;
     constexpr bool need_r = detail::depends_on_v<R, Sink>;
-    if constexpr (need_l && need_r) {
+    if constexpr (need_l && need_r && detail::has_vector_adjoint_v<Adj, value_type>) {
       detail::store_adjoint<shape_type>(adj, &detail::flat(s.adj, 0));
-      if constexpr (detail::has_vector_adjoint_v<Adj, value_type>) {
-        backward_operands(
-            c, s, detail::stored_adjoint<shape_type>(&detail::flat(std::as_const(s.adj), 0)), sink);
-      } else {
-        backward_operands(
-            c, s, [&](std::size_t i) { return detail::flat(std::as_const(s.adj), i); }, sink);
-      }
+      backward_operands(
+          c, s, detail::stored_adjoint<shape_type>(&detail::flat(std::as_const(s.adj), 0)), sink);
+    } else if constexpr (need_l && need_r) {
+      PROPEL_UNROLL(1)  // kept for the vectoriser (see detail::for_each_element)
+      for (std::size_t i = 0; i < shape_type::size; ++i) detail::flat(s.adj, i) = adj(i);
+      backward_operands(
+          c, s, [&](std::size_t i) { return detail::flat(std::as_const(s.adj), i); }, sink);
     } else {
       backward_operands(c, s, adj, sink);
     }
@@ -368,31 +369,75 @@ struct binary_expr {
   template <class Adj, class Sink>
   constexpr void backward_operands(cache_type const& c, scratch_type& s, Adj const& adj,
                                    Sink& sink) const {
-    if constexpr (detail::depends_on_v<L, Sink>) {
-      detail::with_adjoint<vector_adjoint<Adj>>(
-          [&](std::size_t i) {
-            return adj(i) * op.d_left(l.at(c.l, i), r.at(c.r, right_index(i)));
-          },
-          [&] {
+    if constexpr (vector_adjoint<Adj>) {
 #ifdef PROPEL_DETAIL_VECTOR_TYPES
-            if constexpr (vector_adjoint<Adj>) {
-              return [&](std::size_t row, std::size_t col) {
-                return adj.vector(row, col) *
-                       op.vector_d_left(
-                           detail::vector_element_at(l, c.l, row, col),
-                           detail::vector_element_at(r, c.r, broadcast ? 0 : row, col));
-              };
-            }
+      backward_operands_with_vectors(c, s, adj, sink);
 #endif
-          },
-          [&](auto const& d) { l.backward(c.l, s.l, d, sink); });
+    } else {
+      if constexpr (detail::depends_on_v<L, Sink>) {
+        l.backward(
+            c.l, s.l,
+            [&](std::size_t i) {
+              return adj(i) * op.d_left(l.at(c.l, i), r.at(c.r, right_index(i)));
+            },
+            sink);
+      }
+      if constexpr (detail::depends_on_v<R, Sink>) {
+        if constexpr (broadcast) {
+          // a broadcast operand collects the derivative of every row it was added to: the
+          // column totals, summed row by row (each in the order of the rows) so that the loop
+          // runs along contiguous rows
+          constexpr std::size_t n = R::shape_type::size;
+          constexpr std::size_t rows = L::shape_type::rows;
+          value_type* total = s.totals.elements;
+          for (std::size_t j = 0; j < n; ++j) total[j] = value_type{};
+          for (std::size_t row = 0; row < rows; ++row) {
+            for (std::size_t j = 0; j < n; ++j) {
+              std::size_t const i = row * n + j;
+              total[j] += adj(i) * op.d_right(l.at(c.l, i), r.at(c.r, j));
+            }
+          }
+          if constexpr (detail::has_vector_adjoint_v<Adj, value_type>) {
+            r.backward(c.r, s.r, detail::stored_adjoint<typename R::shape_type>(total), sink);
+          } else {
+            r.backward(
+                c.r, s.r, [&](std::size_t j) { return total[j]; }, sink);
+          }
+        } else {
+          r.backward(
+              c.r, s.r,
+              [&](std::size_t i) { return adj(i) * op.d_right(l.at(c.l, i), r.at(c.r, i)); }, sink);
+        }
+      }
+    }
+  }
+
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  /// backward_operands with the adjoint's vector form handed on (vector_adjoint): the same
+  /// scalar adjoints, and Op's partial derivatives on vectors of both operands' elements; a
+  /// broadcast operand's column totals summed a vector of columns at a time (at run time),
+  /// each column in the order of the rows as the scalar loop sums it.
+  template <class Adj, class Sink>
+  PROPEL_ALWAYS_INLINE constexpr void backward_operands_with_vectors(cache_type const& c,
+                                                                     scratch_type& s,
+                                                                     Adj const& adj,
+                                                                     Sink& sink) const {
+    if constexpr (detail::depends_on_v<L, Sink>) {
+      l.backward(
+          c.l, s.l,
+          detail::with_vector{[&](std::size_t i) {
+                                return adj(i) * op.d_left(l.at(c.l, i), r.at(c.r, right_index(i)));
+                              },
+                              [&](std::size_t row, std::size_t col) {
+                                return adj.vector(row, col) *
+                                       op.vector_d_left(detail::vector_element_at(l, c.l, row, col),
+                                                        detail::vector_element_at(
+                                                            r, c.r, broadcast ? 0 : row, col));
+                              }},
+          sink);
     }
     if constexpr (detail::depends_on_v<R, Sink>) {
       if constexpr (broadcast) {
-        // a broadcast operand collects the derivative of every row it was added to: the
-        // column totals, summed row by row (each in the order of the rows) so that the loop
-        // runs along contiguous rows, a vector of columns at a time where the adjoint has a
-        // vector form
         constexpr std::size_t n = R::shape_type::size;
         constexpr std::size_t rows = L::shape_type::rows;
         value_type* total = s.totals.elements;
@@ -401,53 +446,37 @@ struct binary_expr {
           std::size_t const i = row * n + j;
           total[j] += adj(i) * op.d_right(l.at(c.l, i), r.at(c.r, j));
         };
-        bool vectors = false;
-        if constexpr (vector_adjoint<Adj>) {
-#ifdef PROPEL_DETAIL_VECTOR_TYPES
-          if (!std::is_constant_evaluated()) {
-            detail::for_each_block_vector<value_type, rows, n>(
-                [&](std::size_t row, std::size_t j) {
-                  detail::simd_store(
-                      total + j,
-                      detail::simd_load(total + j) +
-                          adj.vector(row, j) *
-                              op.vector_d_right(detail::vector_element_at(l, c.l, row, j),
-                                                detail::vector_element_at(r, c.r, 0, j)));
-                },
-                add_scalar);
-            vectors = true;
-          }
-#endif
-        }
-        if (!vectors) {
+        if (std::is_constant_evaluated()) {
           for (std::size_t row = 0; row < rows; ++row) {
             for (std::size_t j = 0; j < n; ++j) add_scalar(row, j);
           }
-        }
-        if constexpr (detail::has_vector_adjoint_v<Adj, value_type>) {
-          r.backward(c.r, s.r, detail::stored_adjoint<typename R::shape_type>(total), sink);
         } else {
-          r.backward(
-              c.r, s.r, [&](std::size_t j) { return total[j]; }, sink);
+          detail::for_each_block_vector<value_type, rows, n>(
+              [&](std::size_t row, std::size_t j) {
+                detail::simd_store(
+                    total + j, detail::simd_load(total + j) +
+                                   adj.vector(row, j) *
+                                       op.vector_d_right(detail::vector_element_at(l, c.l, row, j),
+                                                         detail::vector_element_at(r, c.r, 0, j)));
+              },
+              add_scalar);
         }
+        r.backward(c.r, s.r, detail::stored_adjoint<typename R::shape_type>(total), sink);
       } else {
-        detail::with_adjoint<vector_adjoint<Adj>>(
-            [&](std::size_t i) { return adj(i) * op.d_right(l.at(c.l, i), r.at(c.r, i)); },
-            [&] {
-#ifdef PROPEL_DETAIL_VECTOR_TYPES
-              if constexpr (vector_adjoint<Adj>) {
-                return [&](std::size_t row, std::size_t col) {
+        r.backward(
+            c.r, s.r,
+            detail::with_vector{
+                [&](std::size_t i) { return adj(i) * op.d_right(l.at(c.l, i), r.at(c.r, i)); },
+                [&](std::size_t row, std::size_t col) {
                   return adj.vector(row, col) *
                          op.vector_d_right(detail::vector_element_at(l, c.l, row, col),
                                            detail::vector_element_at(r, c.r, row, col));
-                };
-              }
-#endif
-            },
-            [&](auto const& d) { r.backward(c.r, s.r, d, sink); });
+                }},
+            sink);
       }
     }
   }
+#endif
 };
 
 }  // namespace propel
