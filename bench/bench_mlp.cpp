@@ -56,7 +56,7 @@ void run(benchmark::State& state) {
     benchmark::ClobberMemory();
     i = i + 1 == count ? 0 : i + 1;
   }
-  double const flops = W::flops * (O == op::train1 || O == op::train32 ? 3.0 : 1.0);
+  double const flops = O == op::train1 || O == op::train32 ? W::training_flops : W::flops;
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * per_iteration));
   state.counters["flops_per_sample"] = flops;
   state.counters["samples"] = static_cast<double>(per_iteration);

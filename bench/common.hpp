@@ -38,13 +38,21 @@ struct tuple_of<std::index_sequence<I...>, F> {
 template <std::size_t N, template <std::size_t> class F>
 using tuple_of_t = typename tuple_of<std::make_index_sequence<N>, F>::type;
 
-/// Forward FLOPs of one sample: 2 Σ in·out (a train step counts 3x that).
+/// Forward FLOPs of one sample: 2 Σ in·out.
 template <std::size_t In, class... Layers>
 constexpr double forward_flops() {
   double f = 0;
   std::size_t in = In;
   ((f += 2.0 * static_cast<double>(in * Layers::out), in = Layers::out), ...);
   return f;
+}
+
+/// The FLOPs of one sample's training step that the products need: the forward pass, dJ/dW of
+/// every layer (2 in·out each), and dJ/dx of every layer but the first (a network's input
+/// needs no derivative). Element-wise work is not counted.
+template <std::size_t In, class First, class... Rest>
+constexpr double train_flops() {
+  return 3.0 * forward_flops<In, First, Rest...>() - 2.0 * static_cast<double>(In * First::out);
 }
 
 /// SplitMix64 then a float in [lo, hi): the same data for every peer.

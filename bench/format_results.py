@@ -6,7 +6,8 @@ usage: format_results.py results.json
 
 Times are CPU time per sample (the median of the repetitions when there are several), so a
 busy machine inflates them less than wall time. GFLOP/s counts 2 in*out per layer per sample
-forward and 3x that for a training step; "% peak" is propel's GFLOP/s over the measured peak
+forward, and for a training step that plus dJ/dW of every layer and dJ/dx of every layer but the
+first (bench::train_flops); "% peak" is propel's GFLOP/s over the measured peak
 FMA throughput of one core (machine/fma, the widest vectors the core has).
 """
 import sys

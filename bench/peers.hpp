@@ -49,6 +49,7 @@ struct workload {
   static constexpr std::size_t outputs = Net::output_size;
   static constexpr float lo = Lo, hi = Hi;
   static constexpr double flops = forward_flops<In, Layers...>();
+  static constexpr double training_flops = train_flops<In, Layers...>();
   using eigen = eigen_mlp<L, In, Eigen::RowMajor, eigen_lazy_limit, Layers...>;
   using loops = loops_mlp<L, In, Layers...>;
   static std::vector<std::size_t> widths() { return {In, Layers::out...}; }

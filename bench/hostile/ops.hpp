@@ -35,6 +35,7 @@ struct workload_info {
   char const* name;
   std::size_t outputs;
   double flops;                     // forward FLOPs of one sample
+  double training_flops;            // a training step's FLOPs per sample (bench::train_flops)
   std::vector<float> (*initial)();  // propel's initial parameters (PyTorch order)
 };
 

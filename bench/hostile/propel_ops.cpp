@@ -7,7 +7,7 @@ namespace bench::hostile {
 namespace {
 template <class W>
 workload_info info() {
-  return {W::name, W::outputs, W::flops, [] { return initial_params<W>(); }};
+  return {W::name, W::outputs, W::flops, W::training_flops, [] { return initial_params<W>(); }};
 }
 }  // namespace
 

@@ -116,6 +116,29 @@ BOOST_AUTO_TEST_CASE(network_type_must_be_spellable_or_named) {
   BOOST_TEST(out.str().find("inline constexpr my_net w = [] {") != std::string::npos);
 }
 
+// Every activation of propel's spelled in the exported network type (identity, the default,
+// left out); a type derived from one is not spelled (see the test above).
+BOOST_AUTO_TEST_CASE(network_type_spells_every_activation) {
+  using net_t =
+      pp::mlp<double, pp::input<1>, pp::dense<1, pp::identity>, pp::dense<1, pp::relu>,
+              pp::dense<1, pp::leaky_relu>, pp::dense<1, pp::tanh>, pp::dense<1, pp::sigmoid>,
+              pp::dense<1, pp::elu>, pp::dense<1, pp::silu>, pp::dense<1, pp::gelu>,
+              pp::dense<1, pp::gelu_tanh>, pp::dense<1, pp::softplus>>;
+  BOOST_TEST(pp::detail::cpp_source::network_spelling(static_cast<net_t const*>(nullptr)) ==
+             "propel::mlp<double, propel::input<1>, propel::dense<1>, "
+             "propel::dense<1, propel::relu>, propel::dense<1, propel::leaky_relu>, "
+             "propel::dense<1, propel::tanh>, propel::dense<1, propel::sigmoid>, "
+             "propel::dense<1, propel::elu>, propel::dense<1, propel::silu>, "
+             "propel::dense<1, propel::gelu>, propel::dense<1, propel::gelu_tanh>, "
+             "propel::dense<1, propel::softplus>>");
+  struct elu2 : pp::elu {
+    constexpr elu2() : elu(2.0) {}
+  };
+  using derived_t = pp::mlp<float, pp::input<1>, pp::dense<1, elu2>>;
+  BOOST_TEST(pp::detail::cpp_source::network_spelling(static_cast<derived_t const*>(nullptr)) ==
+             "");
+}
+
 BOOST_AUTO_TEST_CASE(literals_are_exact) {
   using pp::detail::cpp_source::literal;
   BOOST_TEST(literal(1.0f) == "0x1p+0f");

@@ -198,6 +198,44 @@ BOOST_AUTO_TEST_CASE(default_names_are_pytorch_sequential_state_dict_names) {
              "double input<1> dense<2,leaky_relu(0.2)> dense<1,elu(1)>");
 }
 
+// Every activation's name in a topology signature, as checkpoints carry it: these strings
+// are a file format. A type derived from one of propel's activations is "custom", unless it
+// only sets the parameter of leaky_relu or elu (a default constructor), which is printed.
+namespace {
+/// An activation of the user's own, derived from none of propel's.
+struct own_activation {
+  template <class T>
+  [[nodiscard]] constexpr T value(T x) const noexcept {
+    return x;
+  }
+  template <class T>
+  [[nodiscard]] constexpr T derivative(T) const noexcept {
+    return T(1);
+  }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(topology_signature_names_every_activation) {
+  struct relu_kin : pp::relu {};
+  struct elu_of : pp::elu {
+    constexpr explicit elu_of(double a) : elu(a) {}
+  };
+  struct elu2 : pp::elu {
+    constexpr elu2() : elu(2.0) {}
+  };
+  using net_t =
+      pp::mlp<float, pp::input<1>, pp::dense<1, pp::identity>, pp::dense<1, pp::relu>,
+              pp::dense<1, pp::leaky_relu>, pp::dense<1, pp::tanh>, pp::dense<1, pp::sigmoid>,
+              pp::dense<1, pp::elu>, pp::dense<1, pp::silu>, pp::dense<1, pp::gelu>,
+              pp::dense<1, pp::gelu_tanh>, pp::dense<1, pp::softplus>, pp::dense<1, relu_kin>,
+              pp::dense<1, elu_of>, pp::dense<1, elu2>, pp::dense<1, own_activation>>;
+  BOOST_TEST(pp::topology_signature<net_t>() ==
+             "float input<1> dense<1,identity> dense<1,relu> dense<1,leaky_relu(0.01)> "
+             "dense<1,tanh> dense<1,sigmoid> dense<1,elu(1)> dense<1,silu> dense<1,gelu> "
+             "dense<1,gelu_tanh> dense<1,softplus> dense<1,custom> dense<1,custom> "
+             "dense<1,elu(2)> dense<1,custom>");
+}
+
 BOOST_AUTO_TEST_CASE(other_naming_schemes) {
   small_t const a = make_net<small_t>(1);
   auto round_trip = [&](pp::tensor_names const& names, std::vector<std::string> const& keys) {

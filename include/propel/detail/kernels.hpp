@@ -24,7 +24,7 @@
 
 #include <cstddef>
 #include <propel/config.hpp>
-#include <propel/expr/expression.hpp>
+#include <propel/detail/writer.hpp>
 #include <type_traits>
 #include <utility>
 
@@ -909,14 +909,6 @@ PROPEL_ALWAYS_INLINE constexpr void for_block(Body const& body) {
     }
   }
 }
-
-/// The writer of a backward pass that delivers nothing (W·x when W is not differentiated).
-struct no_writer {
-  static constexpr bool accumulates = false;
-  static constexpr bool moves_param = false;
-  template <class T>
-  constexpr void operator()(std::size_t, T) const noexcept {}
-};
 
 /// Rows of W per block of matvec_backward: a divisor of M, as many rows as fit in 1024
 /// elements (one row at least), so that a block is still in the L1 cache when it is read the

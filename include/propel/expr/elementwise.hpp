@@ -5,7 +5,7 @@
 
 #include <concepts>
 #include <cstddef>
-#include <propel/detail/vector_elements.hpp>
+#include <propel/expr/detail/vector_elements.hpp>
 #include <propel/expr/expression.hpp>
 #include <type_traits>
 #include <utility>

@@ -11,7 +11,8 @@
 ///    flat range [begin, end) of its output is ready; an element-wise node passes `epi` on
 ///    to the operand that produces its input. This is how an element-wise chain is fused:
 ///    the consumer's loop (bias + activation, or a reduction's accumulation) runs in the
-///    producer's epilogue while the freshly produced block is still hot.
+///    producer's epilogue, over the block just produced: the whole output of a dense kernel,
+///    a tile of the scalar kernel, a row of any other product (see docs/expressions.md).
 ///  - `e.at(c, i)` is element i (flat, row-major). Element-wise nodes compute it on demand
 ///    and own no buffer, except an activation whose derivative follows from its value (it
 ///    keeps its values); products, row-wise reductions and whole reductions own one.
@@ -27,11 +28,15 @@
 ///    product's dJ/dZ, a derivative handed to an operand) goes into its part of the scratch `s`, of
 ///    type `scratch_type`, so that a backward pass needs no stack beyond the kernels' frames and a
 ///    few scalars.
+///  - A node whose whole value lies in its cache after forward keeps it in a member `out` of
+///    its value type (a product's output, an activation's kept values): propel::let then
+///    reads it there instead of storing a copy.
 #pragma once
 
 #include <concepts>
 #include <cstddef>
 #include <propel/config.hpp>
+#include <propel/detail/writer.hpp>
 #include <propel/shape.hpp>
 #include <propel/tensor.hpp>
 #include <type_traits>
@@ -52,6 +57,14 @@ concept Expression = requires {
 template <class E>
 concept ScalarExpression = Expression<E> &&(E::shape_type::rank == 0);
 
+/// Several outputs computed together (propel::heads, or a propel::let whose body gives
+/// heads): not an Expression, but it has a workspace and `evaluate` gives a std::tuple of
+/// the outputs' values (expr/let.hpp).
+template <class E>
+concept Heads = requires {
+  requires E::is_propel_heads;
+};
+
 /// The workspace of a forward and a backward pass of E: the values the forward pass caches
 /// (`cache`, all that evaluating E needs) and the buffers its backward pass fills
 /// (`scratch`). Its size is a compile-time constant: `sizeof(workspace_t<E>)`. With
@@ -68,9 +81,11 @@ template <class E>
 struct workspace<E, false> {
   typename E::cache_type cache;
 };
-template <Expression E>
+template <class E>
+requires Expression<E> || Heads<E>
 using workspace_t = workspace<std::remove_cv_t<E>>;
-template <Expression E>
+template <class E>
+requires Expression<E> || Heads<E>
 using evaluation_workspace_t = workspace<std::remove_cv_t<E>, false>;
 
 /// The value type of expression E: a scalar, a propel::vec or a propel::mat.
@@ -142,79 +157,6 @@ inline constexpr bool writes_slot_v = [] {
   }
 }();
 
-/// Delivers derivatives to a gradient slot by adding them: `w(i, v)` is `grad[i] += v`.
-/// Every writer says whether it `accumulates` (a node may then hand it partial sums of one
-/// element) and whether it `moves_param`: a writer that also steps the parameter (a trainer's
-/// fused update) exposes the parameter as `param`, and a kernel that reads the parameter
-/// while delivering its derivative reads it through that pointer, before each write.
-/// A writer may also deliver a whole block at once (see write_block).
-template <class T>
-struct adding_writer {
-  static constexpr bool accumulates = true;
-  static constexpr bool moves_param = false;
-  T* grad;
-  constexpr void operator()(std::size_t i, T v) const { grad[i] += v; }
-};
-
-/// A callable f with a vector form: f(args...) as f itself, and `vector(row, col)`, the
-/// elements (row, col) .. (row, col + lanes - 1) of the same function as one simd_t, lane by
-/// lane the same bits (the lanes never cross a row). An adjoint (see the file comment) or a
-/// block of a derivative (write_block) that can be read a vector at a time.
-template <class F, class VF>
-struct with_vector {
-  F scalar;
-  VF vector_form;
-  template <class... I>
-  PROPEL_ALWAYS_INLINE constexpr auto operator()(I... i) const {
-    return scalar(i...);
-  }
-  PROPEL_ALWAYS_INLINE auto vector(std::size_t row, std::size_t col) const {
-    return vector_form(row, col);
-  }
-};
-template <class F, class VF>
-with_vector(F, VF) -> with_vector<F, VF>;
-
-/// Whether F has a vector form (with_vector).
-template <class F>
-inline constexpr bool has_vector_form_v = requires(F const& f) {
-  f.vector(std::size_t{}, std::size_t{});
-};
-
-/// Delivers a block of a derivative through writer w: Rows x Cols elements, row-major from
-/// flat index `begin`, element begin + r Cols + c having the value f(r, c); f may have a
-/// vector form (with_vector), which a writer's block may read instead. The same as
-/// `w(begin + r * Cols + c, f(r, c))` for every element, in no particular order, so f must
-/// not read what w writes (the slot, or the parameter a writer that `moves_param` moves). A
-/// writer that defines `w.template block<Rows, Cols>(begin, f)` does it in one go: it makes
-/// its run-time choices (an optimizer's options) once per block and runs a loop free of
-/// them, which the compiler can vectorise; any other writer gets the elements one by one.
-template <std::size_t Rows, std::size_t Cols, class W, class F>
-constexpr void write_block(W const& w, std::size_t begin, F const& f) {
-  if constexpr (requires { w.template block<Rows, Cols>(begin, f); }) {
-    w.template block<Rows, Cols>(begin, f);
-  } else {
-    for (std::size_t r = 0; r < Rows; ++r) {
-      for (std::size_t c = 0; c < Cols; ++c) w(begin + r * Cols + c, f(r, c));
-    }
-  }
-}
-
-/// Runs body(put), where put(i, v) delivers v for flat index i as w(i, v) does. A writer
-/// that defines `w.bind(body)` (a parameter_writer whose stepper does, see propel::sgd) makes
-/// its run-time choices once and hands body a put free of them, body being instantiated for
-/// each kind of put it may hand; any other writer is handed itself. For kernels that deliver
-/// many short runs of elements, interleaved with reads of the parameter (the backward pass
-/// of W·x on a scalar core, detail::matvec_backward_scalar).
-template <class W, class Body>
-constexpr void bind_writer(W const& w, Body const& body) {
-  if constexpr (requires { w.bind(body); }) {
-    w.bind(body);
-  } else {
-    body(w);
-  }
-}
-
 /// The writer for the slot of leaf identity Id in Sink: the sink's own (`sink.writer<Id>()`,
 /// which may return a reference to a writer the sink keeps) when it defines one, otherwise an
 /// adding_writer. A sink whose writers do not accumulate must receive each element of each
@@ -244,6 +186,19 @@ template <class List, class Ids>
 inline constexpr bool each_once_v = false;
 template <class List, class... Ids>
 inline constexpr bool each_once_v<List, type_list<Ids...>> = ((count_v<List, Ids> == 1) && ...);
+
+/// Whether Sink may collect the derivatives of an expression with leaves List: a sink whose
+/// writers add up takes any; one whose writers store each derivative once needs every
+/// variable it collects to occur once in List. A sink with writers of several kinds says
+/// itself, `Sink::accepts<List>` (detail::parameter_sink).
+template <class Sink, class List>
+inline constexpr bool sink_accepts_v = [] {
+  if constexpr (requires { Sink::template accepts<List>; }) {
+    return Sink::template accepts<List>;
+  } else {
+    return sink_accumulates_v<Sink> || each_once_v<List, typename Sink::ids>;
+  }
+}();
 
 /// True when E's backward pass may have anything to deliver: E contains a variable.
 template <class E>

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <cstddef>
-#include <propel/detail/vector_elements.hpp>
+#include <propel/expr/detail/vector_elements.hpp>
 #include <propel/expr/expression.hpp>
 #include <propel/expr/leaf.hpp>
 #include <tuple>
@@ -131,8 +131,7 @@ constexpr typename E::value_type forward(E const& e, workspace_t<E>& ws) {
 /// wants the derivative alone); a sink with writers of its own decides (nn/gradient.hpp).
 template <ScalarExpression E, class Sink>
 constexpr void backward(E const& e, workspace_t<E>& ws, Sink& sink) {
-  static_assert(detail::sink_accumulates_v<Sink> ||
-                    detail::each_once_v<typename E::leaf_ids, typename Sink::ids>,
+  static_assert(detail::sink_accepts_v<Sink, typename E::leaf_ids>,
                 "propel::backward: this sink stores each derivative once instead of adding it "
                 "up, so every variable it collects must occur exactly once in the expression");
   e.backward(

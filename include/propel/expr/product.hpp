@@ -5,7 +5,7 @@
 #include <concepts>
 #include <cstddef>
 #include <propel/detail/kernels.hpp>
-#include <propel/detail/vector_elements.hpp>
+#include <propel/expr/detail/vector_elements.hpp>
 #include <propel/expr/expression.hpp>
 #include <propel/expr/transpose.hpp>
 #include <type_traits>

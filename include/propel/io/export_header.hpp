@@ -55,31 +55,6 @@ namespace propel {
 
 namespace detail::cpp_source {
 
-/// The C++ spelling of an activation type, or nullptr for one the writer cannot spell (a
-/// derived type: another slope or alpha, or the caller's own activation).
-template <class Act>
-inline constexpr char const* activation_spelling = nullptr;
-template <>
-inline constexpr char const* activation_spelling<propel::identity> = "propel::identity";
-template <>
-inline constexpr char const* activation_spelling<propel::relu> = "propel::relu";
-template <>
-inline constexpr char const* activation_spelling<propel::leaky_relu> = "propel::leaky_relu";
-template <>
-inline constexpr char const* activation_spelling<propel::tanh> = "propel::tanh";
-template <>
-inline constexpr char const* activation_spelling<propel::sigmoid> = "propel::sigmoid";
-template <>
-inline constexpr char const* activation_spelling<propel::elu> = "propel::elu";
-template <>
-inline constexpr char const* activation_spelling<propel::silu> = "propel::silu";
-template <>
-inline constexpr char const* activation_spelling<propel::gelu> = "propel::gelu";
-template <>
-inline constexpr char const* activation_spelling<propel::gelu_tanh> = "propel::gelu_tanh";
-template <>
-inline constexpr char const* activation_spelling<propel::softplus> = "propel::softplus";
-
 template <class T>
 constexpr char const* scalar_spelling() {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double> ||
@@ -115,10 +90,12 @@ std::string network_spelling(mlp<T, Input, Layers...> const*) {
       [&] {
         using act = typename Layers::activation;
         s += ", propel::dense<" + std::to_string(Layers::size);
-        if constexpr (activation_spelling<act> == nullptr) {
+        // one of propel's activations is propel::<name>; a derived type (another slope or
+        // alpha, or the caller's own activation) cannot be spelled
+        if constexpr (!detail::is_named_activation_v<act>) {
           ok = false;
         } else if constexpr (!std::is_same_v<act, propel::identity>) {
-          s += std::string(", ") + activation_spelling<act>;
+          s += ", propel::" + std::string(act::name);
         }
         s += ">";
       }(),

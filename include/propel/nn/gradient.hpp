@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSL-1.0
-/// \file Defines loss_and_gradient and loss_and_input_gradient for an mlp.
+/// \file Defines loss_and_gradient and loss_and_input_gradient for any model (an mlp or a
+/// propel::model), and the backward pass that delivers its derivatives tensor by tensor.
 #pragma once
 
 #include <array>
@@ -8,7 +9,8 @@
 #include <cstdint>
 #include <limits>
 #include <propel/expr.hpp>
-#include <propel/nn/mlp.hpp>
+#include <propel/nn/model.hpp>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -57,14 +59,15 @@ constexpr void store_block(T* PROPEL_RESTRICT g, F const& f) {
   });
 }
 
-/// Delivers the derivative of one parameter tensor. Without a stepper it stores it,
-/// `grad[i] = v` (every parameter occurs once in a network's expression, so each element
-/// arrives once and nothing needs zeroing); with a stepper it moves the parameter at once,
+/// Delivers the derivative of one parameter tensor. With no_step it stores it,
+/// `grad[i] = v` (for a tensor that occurs once in the expression: each element arrives
+/// once, complete, and nothing needs zeroing); with a stepper it moves the parameter at once,
 /// `step(i, param, v, state)`, and stores nothing: the optimizer's update fused into the
-/// backward pass, one pass over the parameters. With `adding`, it adds into grad. A block of
-/// elements (write_block) goes to the stepper's own `step.block<Rows, Cols>(begin, param, f,
-/// state)` when it has one (see propel::sgd); for a stepper without one the writer has no
-/// `block`, and write_block hands it the elements one by one.
+/// backward pass, one pass over the parameters. With `adding`, it adds into grad (a tensor
+/// that occurs more than once: its derivatives add up). A block of elements (write_block)
+/// goes to the stepper's own `step.block<Rows, Cols>(begin, param, f, state)` when it has one
+/// (see propel::sgd); for a stepper without one the writer has no `block`, and write_block
+/// hands it the elements one by one.
 template <class T, class Step, std::size_t States>
 struct parameter_writer {
   static constexpr bool accumulates = std::is_same_v<Step, adding>;
@@ -103,52 +106,112 @@ struct parameter_writer {
   }
 };
 
-/// The sink of a network's backward pass: one parameter_writer per weight and bias.
-template <class T, class Step, std::size_t States, class... Ids>
-struct parameter_sink {
+/// A test hook: specialised true for a parameter identity (tensor_id<Block, K>), it makes
+/// that tensor's derivative be stored, or its update fused, as if it occurred once in every
+/// expression. It exists to show that the checks of the fused update catch an unsound
+/// fusion; nothing else specialises it.
+template <class Id>
+inline constexpr bool force_fused_v = false;
+
+/// Whether the parameter of identity Id occurs exactly once in an expression with leaves
+/// List: its derivative is then delivered once, complete, after its last read, and may be
+/// stored or applied to the parameter at once. Any other parameter's derivatives are added
+/// up first.
+template <class List, class Id>
+inline constexpr bool delivered_once_v = count_v<List, Id> == 1 || force_fused_v<Id>;
+
+/// The sink of a model's backward pass: one writer per parameter tensor, each of its own
+/// kind (stored, stepped or added up, see network_backward).
+template <class Ids, class Writers>
+struct parameter_sink;
+template <class... Ids, class... Writers>
+struct parameter_sink<type_list<Ids...>, std::tuple<Writers...>> {
   using ids = type_list<Ids...>;
-  static constexpr bool accumulates = parameter_writer<T, Step, States>::accumulates;
-  std::array<parameter_writer<T, Step, States>, sizeof...(Ids)> writers;
+  static constexpr bool accumulates = (Writers::accumulates && ...);
+  /// Whether this sink is sound for an expression with leaves List: every writer that does
+  /// not add up receives a derivative of a tensor that occurs once.
+  template <class List>
+  static constexpr bool accepts = ((Writers::accumulates || delivered_once_v<List, Ids>)&&...);
+  std::tuple<Writers...> writers;
 
   template <class Id>
-  [[nodiscard]] constexpr parameter_writer<T, Step, States> const& writer() const noexcept {
+  [[nodiscard]] constexpr auto const& writer() const noexcept {
+    return std::get<index_of_v<Id, Ids...>>(writers);
+  }
+};
+/// The common case, every writer of one kind (every tensor occurs once, or none does).
+template <class... Ids, class W, class... Writers>
+requires(std::is_same_v<W, Writers>&&...) struct parameter_sink<type_list<Ids...>,
+                                                                std::tuple<W, Writers...>> {
+  using ids = type_list<Ids...>;
+  static constexpr bool accumulates = W::accumulates;
+  template <class List>
+  static constexpr bool accepts = ((W::accumulates || delivered_once_v<List, Ids>)&&...);
+  std::array<W, sizeof...(Ids)> writers;
+
+  template <class Id>
+  [[nodiscard]] constexpr W const& writer() const noexcept {
     return writers[index_of_v<Id, Ids...>];
   }
 };
 
-/// Tensor I of a block in PyTorch order: layer I / 2's weight (I even) or bias (I odd).
-template <std::size_t I, class Block>
+/// The number of elements of tensor K of Block.
+template <class Block, std::size_t K>
+inline constexpr std::size_t tensor_size_v =
+    std::remove_cvref_t<decltype(std::declval<Block&>().template tensor_at<K>())>::size();
+
+/// Tensor K of a block, in parameter order.
+template <std::size_t K, class Block>
 [[nodiscard]] constexpr auto* tensor_data(Block& block) noexcept {
-  if constexpr (I % 2 == 0) {
-    return block.template layer<I / 2>().weight.data();
-  } else {
-    return block.template layer<I / 2>().bias.data();
-  }
+  return block.template tensor_at<K>().data();
 }
 
-/// The sink that delivers dJ/dW and dJ/db of every layer of Net: into *g (stored or added)
-/// or, with a stepper, straight to the parameters of *net with the optimizer state `state`.
-/// The pointer a writer does not use may be null.
-template <class Net, class Step, std::size_t States, std::size_t... I>
-constexpr auto network_sink(Net* net, gradient_t<Net>* g, Step const& step,
-                            std::array<gradient_t<Net>, States>& state, std::index_sequence<I...>) {
-  using T = typename Net::value_type;
-  using writer_t = parameter_writer<T, Step, States>;
-  auto const states = [&]<std::size_t J>() {
-    std::array<T*, States> s{};
-    for (std::size_t k = 0; k != States; ++k) s[k] = tensor_data<J>(state[k]);
-    return s;
-  };
-  return parameter_sink<T, Step, States, param_id<Net, I / 2, I % 2>...>{{writer_t{
-      net != nullptr ? tensor_data<I>(*net) : nullptr, g != nullptr ? tensor_data<I>(*g) : nullptr,
-      states.template operator()<I>(), step}...}};
-}
-
-/// The identities of every parameter of Net, in PyTorch order.
-template <class Net, std::size_t... I>
-auto param_ids(std::index_sequence<I...>) -> type_list<param_id<Net, I / 2, I % 2>...>;
+/// The identities of every parameter of Net, in parameter order.
+template <class Net, std::size_t... K>
+auto param_ids(std::index_sequence<K...>) -> type_list<tensor_id<gradient_t<Net>, K>...>;
 template <class Net>
-using param_ids_t = decltype(param_ids<Net>(std::make_index_sequence<2 * Net::layer_count>{}));
+using param_ids_t =
+    decltype(param_ids<Net>(std::make_index_sequence<tensor_count_v<gradient_t<Net>>>{}));
+
+/// Where the derivatives of a model's tensors go: tensor K's into data<K>() (null for a
+/// tensor whose derivatives are not kept). block_gradient keeps them all, in a block of the
+/// model's layout.
+template <class Block>
+struct block_gradient {
+  Block* g;
+  template <std::size_t K>
+  [[nodiscard]] constexpr auto* data() const noexcept {
+    return g != nullptr ? tensor_data<K>(*g) : nullptr;
+  }
+};
+
+/// Whether tensor K of Net must be added up (not delivered once) in the expression F.
+template <class Net, class F, std::size_t K>
+inline constexpr bool adds_up_v =
+    !delivered_once_v<typename std::remove_cvref_t<F>::leaf_ids, tensor_id<gradient_t<Net>, K>>;
+
+/// The sink that delivers the derivative of every tensor of Net in the expression F: stored
+/// into grads or, with a stepper, applied to *net with the optimizer state `state`, for a
+/// tensor that occurs once; added into grads for any other.
+template <class Net, class F, class Grads, class Step, std::size_t States, std::size_t... K>
+constexpr auto network_sink(Net* net, Grads const& grads, Step const& step,
+                            std::array<gradient_t<Net>, States>& state, std::index_sequence<K...>) {
+  using T = typename Net::value_type;
+  auto const writer = [&]<std::size_t J>() {
+    if constexpr (adds_up_v<Net, F, J>) {
+      return parameter_writer<T, adding, States>{nullptr, grads.template data<J>(), {}, {}};
+    } else if constexpr (std::is_same_v<Step, no_step>) {
+      return parameter_writer<T, no_step, States>{nullptr, grads.template data<J>(), {}, {}};
+    } else {
+      std::array<T*, States> s{};
+      for (std::size_t k = 0; k != States; ++k) s[k] = tensor_data<J>(state[k]);
+      return parameter_writer<T, Step, States>{tensor_data<J>(*net), nullptr, s, step};
+    }
+  };
+  using sink_t = parameter_sink<type_list<tensor_id<gradient_t<Net>, K>...>,
+                                std::tuple<decltype(writer.template operator()<K>())...>>;
+  return sink_t{{writer.template operator()<K>()...}};
+}
 
 /// Applies `step` to every parameter of net from the complete gradient g.
 template <class Net, class Step, std::size_t States, std::size_t... K>
@@ -175,24 +238,52 @@ template <class Net, class F>
 inline constexpr bool delivers_once_v =
     each_once_v<typename std::remove_cvref_t<F>::leaf_ids, param_ids_t<Net>>;
 
-/// The backward pass of a network's loss f (run forward in ws) when every parameter occurs
-/// once in f: each derivative is stored into *g or, with a stepper, applied to *net at once.
-/// Otherwise (a loss that uses the prediction more than once) the derivatives are added up
-/// in *g, zeroed first, and a stepper then applies them in a pass of its own.
-template <class Net, class F, class W, class Step, std::size_t States>
-constexpr void network_backward(F const& f, W& ws, Net* net, gradient_t<Net>* g, Step const& step,
+/// network_backward for a loss in which some tensor occurs more than once.
+template <class Net, class F, class W, class Grads, class Step, std::size_t States,
+          std::size_t... K>
+constexpr void network_backward_mixed(F const& f, W& ws, Net* net, Grads const& grads,
+                                      Step const& step, std::array<gradient_t<Net>, States>& state,
+                                      std::index_sequence<K...>) {
+  using T = typename Net::value_type;
+  (
+      [&] {
+        if constexpr (adds_up_v<Net, F, K>) {
+          T* const g = grads.template data<K>();
+          for (std::size_t i = 0; i < tensor_size_v<gradient_t<Net>, K>; ++i) g[i] = T(0);
+        }
+      }(),
+      ...);
+  auto sink = network_sink<Net, F>(net, grads, step, state, std::index_sequence<K...>{});
+  backward(f, ws, sink);
+  if constexpr (!std::is_same_v<Step, no_step>) {
+    (
+        [&] {
+          if constexpr (adds_up_v<Net, F, K>) {
+            T const* const g = grads.template data<K>();
+            T* const p = tensor_data<K>(*net);
+            std::array<T*, States> s{};
+            for (std::size_t k = 0; k != States; ++k) s[k] = tensor_data<K>(state[k]);
+            for (std::size_t i = 0; i < tensor_size_v<gradient_t<Net>, K>; ++i) step(i, p, g[i], s);
+          }
+        }(),
+        ...);
+  }
+}
+
+/// The backward pass of a model's loss f (run forward in ws), decided tensor by tensor at
+/// compile time: the derivative of a tensor that occurs once in f is stored into grads or,
+/// with a stepper, applied to *net at once (the update fused into the backward pass); that
+/// of any other tensor (a tied weight, a loss that uses the prediction more than once) is
+/// added up in grads, zeroed first, and a stepper applies it after the backward pass.
+template <class Net, class F, class W, class Grads, class Step, std::size_t States>
+constexpr void network_backward(F const& f, W& ws, Net* net, Grads const& grads, Step const& step,
                                 std::array<gradient_t<Net>, States>& state) {
-  constexpr auto tensors = std::make_index_sequence<2 * Net::layer_count>{};
-  if constexpr (delivers_once_v<Net, F>) {
-    auto sink = network_sink<Net>(net, g, step, state, tensors);
+  constexpr std::size_t n = tensor_count_v<gradient_t<Net>>;
+  if constexpr (delivers_once_v<Net, F>) {  // every tensor once: nothing to zero or step after
+    auto sink = network_sink<Net, F>(net, grads, step, state, std::make_index_sequence<n>{});
     backward(f, ws, sink);
   } else {
-    g->zero();
-    auto sink = network_sink<Net>(static_cast<Net*>(nullptr), g, adding{}, state, tensors);
-    backward(f, ws, sink);
-    if constexpr (!std::is_same_v<Step, no_step>) {
-      step_all(*net, std::as_const(*g), step, state, std::make_index_sequence<States>{});
-    }
+    network_backward_mixed<Net>(f, ws, net, grads, step, state, std::make_index_sequence<n>{});
   }
 }
 
@@ -212,14 +303,16 @@ template <Tensor X>
   return bad == 0;
 }
 
-/// Whether the inputs and targets of a training step or a gradient of Net under Loss are
-/// usable: every input and every value target finite, and, for softmax cross-entropy, every
-/// integer label a class of Net's output, in [0, output_size). Other targets (expressions)
-/// are the loss's to judge.
-template <class Net, class Loss, class X, class Targets>
-[[nodiscard]] constexpr bool step_data_ok(X const& x, Targets const& targets) noexcept {
-  if (!all_finite(x)) return false;
-  constexpr auto label_ok = is_class_label<Net::output_size>;
+template <class Targets>
+inline constexpr bool is_std_tuple_v = false;
+template <class... Ts>
+inline constexpr bool is_std_tuple_v<std::tuple<Ts...>> = true;
+
+/// Whether the targets of one output are usable: a value target finite, and integer labels
+/// under softmax cross-entropy classes of that output, in [0, Width).
+template <class Loss, std::size_t Width, class Targets>
+[[nodiscard]] constexpr bool output_targets_ok(Targets const& targets) noexcept {
+  constexpr auto label_ok = is_class_label<Width>;
   if constexpr (Tensor<Targets>) {
     return all_finite(targets);
   } else if constexpr (std::is_same_v<Loss, softmax_cross_entropy> &&
@@ -230,6 +323,33 @@ template <class Net, class Loss, class X, class Targets>
     bool ok = true;
     for (int const label : targets) ok = ok && label_ok(label);
     return ok;
+  } else {
+    return true;
+  }
+}
+
+/// Whether the inputs and targets of a training step or a gradient of Net under Loss are
+/// usable: every input and every value target finite, and, for softmax cross-entropy, every
+/// integer label a class of Net's output, in [0, output_size). A std::tuple of targets (one
+/// per head of a model with several outputs, under a per-head loss) has each of its value
+/// targets checked. Other targets (expressions) are the loss's to judge.
+template <class Net, class Loss, class X, class Targets>
+[[nodiscard]] constexpr bool step_data_ok(X const& x, Targets const& targets) noexcept {
+  if (!all_finite(x)) return false;
+  if constexpr (is_std_tuple_v<Targets>) {
+    return std::apply(
+        [](auto const&... t) {
+          return ([&] {
+            if constexpr (Tensor<std::remove_cvref_t<decltype(t)>>) {
+              return all_finite(t);
+            } else {
+              return true;  // labels: the head's loss judges them
+            }
+          }() && ...);
+        },
+        targets);
+  } else if constexpr (requires { Net::output_size; }) {
+    return output_targets_ok<Loss, Net::output_size>(targets);
   } else {
     return true;
   }
@@ -299,7 +419,9 @@ constexpr typename Net::value_type loss_and_gradient(Net const& net, X const& x,
       auto const f = loss(net.expression(constant(x)), targets);
       auto const value = forward(f, ws);
       std::array<gradient_t<Net>, 0> no_state;
-      detail::network_backward(f, ws, static_cast<Net*>(nullptr), &g, detail::no_step{}, no_state);
+      detail::network_backward(f, ws, static_cast<Net*>(nullptr),
+                               detail::block_gradient<gradient_t<Net>>{&g}, detail::no_step{},
+                               no_state);
       return value;
     } else {
       return T{};  // reported above

@@ -47,13 +47,75 @@ constexpr std::size_t workspace_capacity() {
   return bytes;
 }
 
+/// The loss expression a trainer is declared for: a batch of B samples against value
+/// targets shaped like the output. Which tensors it keeps a gradient for follows from it.
+template <class Net, class Loss, std::size_t B>
+using trainer_expression_t =
+    loss_expression_t<Net, mat<typename Net::value_type, B, Net::input_size>,
+                      mat<typename Net::value_type, B, Net::output_size>, Loss>;
+
+/// The storage of N kept derivatives (nothing when N is 0).
+template <class T, std::size_t N>
+struct kept_values {
+  alignas(detail::block_alignment) std::array<T, N> values{};
+  [[nodiscard]] constexpr T* data() noexcept { return values.data(); }
+};
+template <class T>
+struct kept_values<T, 0> {};
+
+/// The gradient a trainer keeps: one contiguous aligned buffer holding, in parameter order,
+/// the derivatives of the tensors that F (its loss expression) uses more than once and that
+/// are therefore added up and applied after the backward pass; none for the others, whose
+/// update is fused into the backward pass. data<K>() is tensor K's part (null when none).
+template <class Net, class F>
+class kept_gradient {
+  using T = typename Net::value_type;
+  static constexpr std::size_t n = tensor_count_v<gradient_t<Net>>;
+  static constexpr std::array<std::size_t, n + 1> offsets = [] {
+    std::array<std::size_t, n + 1> out{};
+    [&]<std::size_t... K>(std::index_sequence<K...>) {
+      std::size_t at = 0, k = 0;
+      ((out[k++] = at, at += adds_up_v<Net, F, K> ? tensor_size_v<gradient_t<Net>, K> : 0), ...);
+      out[n] = at;
+    }
+    (std::make_index_sequence<n>{});
+    return out;
+  }();
+
+ public:
+  /// Whether tensor K's derivatives are kept.
+  template <std::size_t K>
+  static constexpr bool keeps = adds_up_v<Net, F, K>;
+  /// The number of derivatives kept, and the bytes that take (aligned as a block).
+  static constexpr std::size_t size = offsets[n];
+  static constexpr std::size_t bytes = size == 0 ? 0 : sizeof(kept_values<T, size>);
+
+  template <std::size_t K>
+  [[nodiscard]] constexpr T* data() const noexcept {
+    if constexpr (keeps<K>) {
+      return values_.data() + offsets[K];  // NOLINT: values_ is mutable
+    } else {
+      return nullptr;
+    }
+  }
+
+ private:
+  [[no_unique_address]] mutable kept_values<T, size> values_{};
+};
+
 /// Whether the trainer's loss, on the inputs and targets of a step, uses every parameter
-/// once, so that the update runs inside the backward pass and no gradient is kept.
+/// once, so that the whole update runs inside the backward pass and no gradient is kept.
 template <class Net, class Loss, std::size_t B>
 inline constexpr bool fused_update_v =
-    delivers_once_v<Net,
-                    loss_expression_t<Net, mat<typename Net::value_type, B, Net::input_size>,
-                                      mat<typename Net::value_type, B, Net::output_size>, Loss>>;
+    kept_gradient<Net, trainer_expression_t<Net, Loss, B>>::size == 0;
+
+/// Whether the gradient a trainer keeps for its loss expression Declared covers every
+/// tensor that the expression F of a step adds up.
+template <class Net, class Declared, class F>
+inline constexpr bool keeps_what_adds_up_v = []<std::size_t... K>(std::index_sequence<K...>) {
+  return ((!adds_up_v<Net, F, K> || adds_up_v<Net, Declared, K>)&&...);
+}
+(std::make_index_sequence<tensor_count_v<gradient_t<Net>>>{});
 
 template <bool Consistent>
 struct check_fused_update {
@@ -63,8 +125,6 @@ struct check_fused_update {
                 "gradient to add derivatives up in; give the loss the same form for both");
   static constexpr bool ok = true;
 };
-
-struct no_gradient {};
 
 template <std::size_t Needed, std::size_t Held, std::size_t Batch>
 struct check_trainer_workspace {
@@ -78,7 +138,8 @@ struct check_trainer_workspace {
 
 }  // namespace detail
 
-/// Trains a network: `propel::trainer t{net, propel::mse{}, propel::adam{.lr = 1e-3}};`
+/// Trains a model (a propel::mlp or a propel::model):
+/// `propel::trainer t{net, propel::mse{}, propel::adam{.lr = 1e-3}};`
 /// then `T loss = t.step(X, targets);` per (mini)batch. The trainer refers to the network
 /// and holds everything a step uses: the optimizer state and the workspace of a step on up
 /// to Batch samples (declare a batch size with a fourth argument,
@@ -90,9 +151,11 @@ struct check_trainer_workspace {
 /// The optimizer's update runs inside the backward pass: each derivative moves its
 /// parameter as soon as it is complete (after the last read of that parameter), so a step
 /// makes one pass over the parameters and keeps no gradient (gradient_bytes is 0; call
-/// propel::loss_and_gradient for the gradient itself). A custom loss that uses the
-/// prediction more than once needs its derivatives added up first: the trainer then keeps a
-/// gradient and applies it after the backward pass.
+/// propel::loss_and_gradient for the gradient itself). That is decided tensor by tensor at
+/// compile time: a tensor that the loss uses more than once (a tied weight of a model, or
+/// every tensor under a custom loss that uses the prediction more than once) needs its
+/// derivatives added up first, so the trainer keeps a gradient for such tensors only and
+/// applies it after the backward pass.
 ///
 /// Bad input never reaches the network: a step refuses inputs or value targets that are
 /// not all finite and cross-entropy labels outside [0, output_size) (one pass over them,
@@ -112,12 +175,14 @@ class trainer {
   using gradient_type = gradient_t<Net>;
   static constexpr std::size_t max_batch = Batch;
 
-  /// Whether the update runs inside the backward pass (see above).
+  /// Whether the whole update runs inside the backward pass (see above).
   static constexpr bool fused_update = detail::fused_update_v<Net, Loss, Batch>;
 
   static constexpr std::size_t parameter_bytes = sizeof(gradient_type);
-  /// The gradient the trainer keeps: none when the update is fused.
-  static constexpr std::size_t gradient_bytes = fused_update ? 0 : sizeof(gradient_type);
+  /// The gradient the trainer keeps: the derivatives of the tensors whose update is not
+  /// fused (none when fused_update).
+  static constexpr std::size_t gradient_bytes =
+      detail::kept_gradient<Net, detail::trainer_expression_t<Net, Loss, Batch>>::bytes;
   static constexpr std::size_t optimizer_state_bytes = Opt::state_count * sizeof(gradient_type);
   /// The workspace the trainer holds: activations, cached values and the backward pass's
   /// buffers for a step on up to Batch samples.
@@ -177,12 +242,11 @@ class trainer {
     value_type const loss = forward(f, ws);
     if (!(loss - loss == value_type(0))) return loss;  // NaN or infinite: no update
     ++steps_;
-    constexpr bool once = detail::delivers_once_v<Net, F>;
-    static_assert(detail::check_fused_update < once || !fused_update > ::ok);
-    if constexpr (once || !fused_update) {
-      gradient_type* g = nullptr;
-      if constexpr (!fused_update) g = &grad_;
-      detail::network_backward(f, ws, net_, g, opt_.template at_step<value_type>(steps_), state_);
+    constexpr bool kept = detail::keeps_what_adds_up_v<Net, declared_expression, F>;
+    static_assert(detail::check_fused_update<kept>::ok);
+    if constexpr (kept) {
+      detail::network_backward(f, ws, net_, grad_, opt_.template at_step<value_type>(steps_),
+                               state_);
     }
     return loss;
   }
@@ -190,7 +254,8 @@ class trainer {
   Net* net_;
   Loss loss_;
   Opt opt_;
-  [[no_unique_address]] std::conditional_t<fused_update, detail::no_gradient, gradient_type> grad_;
+  using declared_expression = detail::trainer_expression_t<Net, Loss, Batch>;
+  [[no_unique_address]] detail::kept_gradient<Net, declared_expression> grad_;
   std::array<gradient_type, Opt::state_count> state_;
   std::uint64_t steps_ = 0;
   alignas(detail::block_alignment) std::array<std::byte, activation_bytes> workspace_;

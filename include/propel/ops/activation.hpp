@@ -16,14 +16,24 @@
 /// linear above 20 (beta 1, threshold 20); gelu is the exact (erf) form and gelu_tanh the
 /// tanh approximation. Parameters are doubles, used in the expression's scalar type.
 ///
+/// Each activation of propel's says what the rest of the library needs to know about it, so
+/// that adding one touches this file alone: its `name` (the topology signature of a
+/// checkpoint prints it, and the C++ header export spells the type as propel::<name>), the
+/// `parameter()` a signature prints with it when it has one (leaky_relu's slope, elu's
+/// alpha), and `he_init` when propel::init draws its weights He uniform (the rectifier
+/// family) rather than Glorot uniform. A type derived from an activation inherits these, and
+/// is told apart where it matters (detail::is_named_activation_v).
+///
 /// NaN, as in PyTorch: every activation maps NaN to NaN (relu included: a rectifier written
 /// max(x, 0) would return 0), and the derivatives at NaN are PyTorch's: 1 for relu and elu
 /// (their backward passes test x <= 0), the slope for leaky_relu, NaN for the others.
 #pragma once
 
+#include <concepts>
 #include <propel/detail/fast_math.hpp>
 #include <propel/detail/math.hpp>
 #include <propel/expr/elementwise.hpp>
+#include <string_view>
 #include <type_traits>
 
 namespace propel {
@@ -37,18 +47,47 @@ constexpr T sigmoid(T x) noexcept {
   return e / (T(1) + e);
 }
 
-/// Gives every activation its call operator: `act(e)` is `apply(act, e)`.
+/// Gives every activation its call operator: `act(e)` is `apply(act, e)`, and its
+/// `activation_type`: the activation of propel's that a type is, or derives from.
 template <class Self>
 struct activation_call {
+  using activation_type = Self;
   template <Expression E>
   [[nodiscard]] constexpr unary_expr<Self, E> operator()(E const& e) const {
     return apply(static_cast<Self const&>(*this), e);
   }
 };
+
+/// Whether Act is one of propel's activations itself (it has a `name` and is its own
+/// `activation_type`), not a type derived from one: a derived type inherits the name, but may
+/// change the parameter or the functions, so it is spelled by neither.
+template <class Act>
+inline constexpr bool is_named_activation_v = [] {
+  if constexpr (requires {
+                  typename Act::activation_type;
+                  { Act::name } -> std::convertible_to<std::string_view>;
+                }) {
+    return std::is_same_v<typename Act::activation_type, Act>;
+  } else {
+    return false;
+  }
+}();
+
+/// Whether propel::init draws the weights of a layer with activation Act He uniform: the
+/// activation says so (`he_init`, inherited by a derived type); otherwise Glorot uniform.
+template <class Act>
+inline constexpr bool he_init_v = [] {
+  if constexpr (requires { Act::he_init; }) {
+    return bool{Act::he_init};
+  } else {
+    return false;
+  }
+}();
 }  // namespace detail
 
 /// y = x
 struct identity : detail::activation_call<identity> {
+  static constexpr std::string_view name = "identity";
   template <class T>
   [[nodiscard]] constexpr T value(T x) const noexcept {
     return x;
@@ -71,6 +110,8 @@ struct identity : detail::activation_call<identity> {
 /// y = max(x, 0), NaN for NaN (and -0 for -0, as torch.relu); the derivative at 0 is 0,
 /// at NaN 1 (PyTorch's).
 struct relu : detail::activation_call<relu> {
+  static constexpr std::string_view name = "relu";
+  static constexpr bool he_init = true;
   /// x unless x < 0: a NaN fails the test and passes through. Vectorised, this is one max
   /// with 0 as its first operand (x86's maxps returns the second when either is NaN).
   template <class T>
@@ -110,8 +151,11 @@ struct relu : detail::activation_call<relu> {
 /// layer with another slope, derive a type: `struct leaky02 : propel::leaky_relu {
 /// constexpr leaky02() : leaky_relu(0.2) {} };`
 struct leaky_relu : detail::activation_call<leaky_relu> {
+  static constexpr std::string_view name = "leaky_relu";
+  static constexpr bool he_init = true;
   double slope;
   constexpr explicit leaky_relu(double negative_slope = 0.01) noexcept : slope(negative_slope) {}
+  [[nodiscard]] constexpr double parameter() const noexcept { return slope; }
   template <class T>
   [[nodiscard]] constexpr T value(T x) const noexcept {
     return x > T(0) ? x : static_cast<T>(slope) * x;
@@ -136,6 +180,7 @@ struct leaky_relu : detail::activation_call<leaky_relu> {
 /// the exact value), applied a vector at a time where the target has vector registers
 /// (vector_value); otherwise detail::math::tanh.
 struct tanh : detail::activation_call<tanh> {
+  static constexpr std::string_view name = "tanh";
   template <class T>
   [[nodiscard]] constexpr T value(T x) const noexcept {
     if constexpr (std::is_same_v<T, float>) {
@@ -169,6 +214,7 @@ struct tanh : detail::activation_call<tanh> {
 
 /// y = 1 / (1 + e^-x), evaluated stably for every x.
 struct sigmoid : detail::activation_call<sigmoid> {
+  static constexpr std::string_view name = "sigmoid";
   template <class T>
   [[nodiscard]] constexpr T value(T x) const noexcept {
     return detail::sigmoid(x);
@@ -191,8 +237,11 @@ struct sigmoid : detail::activation_call<sigmoid> {
 
 /// y = x for x > 0, alpha (e^x - 1) otherwise (PyTorch's default alpha, 1).
 struct elu : detail::activation_call<elu> {
+  static constexpr std::string_view name = "elu";
+  static constexpr bool he_init = true;
   double alpha;
   constexpr explicit elu(double a = 1.0) noexcept : alpha(a) {}
+  [[nodiscard]] constexpr double parameter() const noexcept { return alpha; }
   template <class T>
   [[nodiscard]] constexpr T value(T x) const noexcept {
     return x > T(0) ? x : static_cast<T>(alpha) * detail::math::expm1(x);
@@ -206,6 +255,8 @@ struct elu : detail::activation_call<elu> {
 
 /// y = x sigmoid(x)
 struct silu : detail::activation_call<silu> {
+  static constexpr std::string_view name = "silu";
+  static constexpr bool he_init = true;
   template <class T>
   [[nodiscard]] constexpr T value(T x) const noexcept {
     return x * detail::sigmoid(x);
@@ -219,6 +270,8 @@ struct silu : detail::activation_call<silu> {
 
 /// y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, the exact GELU.
 struct gelu : detail::activation_call<gelu> {
+  static constexpr std::string_view name = "gelu";
+  static constexpr bool he_init = true;
   template <class T>
   [[nodiscard]] constexpr T value(T x) const noexcept {
     return T(0.5) * x * (T(1) + detail::math::erf(x * T(0.70710678118654752440)));
@@ -233,6 +286,8 @@ struct gelu : detail::activation_call<gelu> {
 
 /// y = x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) / 2, GELU's tanh approximation.
 struct gelu_tanh : detail::activation_call<gelu_tanh> {
+  static constexpr std::string_view name = "gelu_tanh";
+  static constexpr bool he_init = true;
   static constexpr double k = 0.79788456080286535588;  // sqrt(2 / pi)
   static constexpr double c = 0.044715;
   template <class T>
@@ -251,6 +306,7 @@ struct gelu_tanh : detail::activation_call<gelu_tanh> {
 
 /// y = ln(1 + e^x), and y = x above 20 (PyTorch's Softplus with beta 1, threshold 20).
 struct softplus : detail::activation_call<softplus> {
+  static constexpr std::string_view name = "softplus";
   static constexpr double threshold = 20.0;
   template <class T>
   [[nodiscard]] constexpr T value(T x) const noexcept {

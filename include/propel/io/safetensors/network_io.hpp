@@ -6,6 +6,7 @@
 
 #include <array>
 #include <charconv>
+#include <concepts>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <propel/ops/activation.hpp>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -28,36 +30,23 @@ inline std::string number_text(double v) {
   return std::string(buf.data(), res.ptr);
 }
 
-/// An activation's name in topology signatures: its own name, with its parameter for
-/// leaky_relu and elu (types derived from them to change the default included), "custom"
-/// for any other type.
+/// An activation's name in topology signatures: the name of propel's activation
+/// (Act::name), with its parameter when it has one (leaky_relu and elu, types derived from
+/// them to change the default included), "custom" for any other type.
 template <class Act>
 std::string activation_name() {
-  if constexpr (std::is_same_v<Act, propel::identity>)
-    return "identity";
-  else if constexpr (std::is_same_v<Act, propel::relu>)
-    return "relu";
-  else if constexpr (std::is_same_v<Act, propel::tanh>)
-    return "tanh";
-  else if constexpr (std::is_same_v<Act, propel::sigmoid>)
-    return "sigmoid";
-  else if constexpr (std::is_same_v<Act, propel::silu>)
-    return "silu";
-  else if constexpr (std::is_same_v<Act, propel::gelu>)
-    return "gelu";
-  else if constexpr (std::is_same_v<Act, propel::gelu_tanh>)
-    return "gelu_tanh";
-  else if constexpr (std::is_same_v<Act, propel::softplus>)
-    return "softplus";
-  else if constexpr (std::is_base_of_v<propel::leaky_relu, Act> &&
-                     std::is_default_constructible_v<Act>) {
-    return "leaky_relu(" + number_text(static_cast<propel::leaky_relu const&>(Act{}).slope) + ")";
-  } else if constexpr (std::is_base_of_v<propel::elu, Act> &&
-                       std::is_default_constructible_v<Act>) {
-    return "elu(" + number_text(static_cast<propel::elu const&>(Act{}).alpha) + ")";
-  } else {
-    return "custom";
+  if constexpr (requires { typename Act::activation_type; }) {
+    using named = typename Act::activation_type;
+    if constexpr (is_named_activation_v<named> && std::is_default_constructible_v<Act> &&
+                  requires(Act const& a) {
+                    { a.parameter() } -> std::convertible_to<double>;
+                  }) {
+      return std::string(named::name) + "(" + number_text(Act{}.parameter()) + ")";
+    } else if constexpr (is_named_activation_v<Act>) {
+      return std::string(Act::name);
+    }
   }
+  return "custom";
 }
 
 template <class Net>

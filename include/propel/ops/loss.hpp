@@ -13,9 +13,9 @@
 #include <propel/expr/elementwise.hpp>
 #include <propel/expr/leaf.hpp>
 #include <propel/expr/reduce.hpp>
-#include <propel/expr/softmax_cross_entropy.hpp>
 #include <propel/ops/activation.hpp>
 #include <propel/ops/arithmetic.hpp>
+#include <propel/ops/softmax_cross_entropy.hpp>
 
 namespace propel {
 
