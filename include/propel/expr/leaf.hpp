@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <propel/detail/vector_elements.hpp>
+#include <propel/expr/detail/vector_elements.hpp>
 #include <propel/expr/expression.hpp>
 #include <propel/mat.hpp>
 #include <propel/vec.hpp>

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <cstddef>
-#include <propel/detail/vector_elements.hpp>
+#include <propel/expr/detail/vector_elements.hpp>
 #include <propel/expr/expression.hpp>
 
 namespace propel {

@@ -21,7 +21,7 @@
 #include <propel/config.hpp>
 #include <propel/detail/kernels.hpp>
 #include <propel/detail/math.hpp>
-#include <propel/detail/vector_elements.hpp>
+#include <propel/expr/detail/vector_elements.hpp>
 #include <type_traits>
 #if defined(__SSE2__) || defined(__AVX__) || defined(__AVX512F__)
 #include <immintrin.h>
