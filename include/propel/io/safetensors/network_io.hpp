@@ -190,16 +190,17 @@ requires(detail::safetensors::is_mlp_v<Net> || detail::safetensors::is_model_v<N
 /// and double networks (result.converted says a conversion happened). On any failure the
 /// network is unchanged.
 template <class Net>
-requires detail::safetensors::is_model_v<Net> io_result
-load_safetensors(Net& net, std::filesystem::path const& path, load_options const& options = {}) {
+requires(detail::safetensors::is_model_v<Net> && !std::is_const_v<Net>) io_result
+    load_safetensors(Net& net, std::filesystem::path const& path,
+                     load_options const& options = {}) {
   detail::safetensors::file_source src;
   if (auto r = src.open(path); !r) return r;
   return detail::safetensors::with_path(detail::safetensors::load_network(net, src, options), path);
 }
 /// The same from the bytes of a file in memory.
 template <class Net>
-requires detail::safetensors::is_model_v<Net> io_result
-load_safetensors(Net& net, std::span<std::byte const> bytes, load_options const& options = {}) {
+requires(detail::safetensors::is_model_v<Net> && !std::is_const_v<Net>) io_result
+    load_safetensors(Net& net, std::span<std::byte const> bytes, load_options const& options = {}) {
   detail::safetensors::memory_source src(bytes);
   return detail::safetensors::load_network(net, src, options);
 }
