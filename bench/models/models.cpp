@@ -93,7 +93,7 @@ using one_head = pp::model<float, pp::input<64>, one_head_forward, pp::linear<"t
 enum class target_kind { values, labels, two_heads };
 
 /// Net trained with Loss on `samples` inputs in [Lo, Hi) (bench::data_set, seed Seed) and
-/// targets of kind K: `Outputs` regression values per sample (for two_heads: the first
+/// targets of kind K: out_n regression values per sample (for two_heads: the first
 /// actor_width for the actor, the last for the critic), or class labels.
 template <class Net, class Loss, target_kind K, int Lo, int Hi, std::uint64_t Seed>
 struct runner {
