@@ -3,7 +3,10 @@
 // float and double exactly; the header it writes for two small networks is the committed
 // tests/data/export_header_tiny.hpp (regenerate it with PROPEL_REGENERATE=1 when the format
 // changes on purpose), and that header, compiled here, holds exactly the parameters it was
-// written from: checked at compile time.
+// written from: checked at compile time. The same for a propel::model that is not an mlp
+// (tests/data/export_header_model.hpp, assigned tensor by tensor by name), whose compiled
+// header also gives the outputs of the model it was written from;
+// tests/compile_fail/exported_model_of_other_layout.cpp includes it for another layout.
 #define BOOST_TEST_MODULE export_header
 #include <bit>
 #include <boost/test/unit_test.hpp>
@@ -18,6 +21,8 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
+
+#include "support/export_model.hpp"
 
 namespace pp = propel;
 
@@ -56,8 +61,38 @@ std::string write_tiny_header() {
   return out.str();
 }
 
+/// The model the committed model header was written from: seeded, with a norm's weight and
+/// biases that exercise signed zero and a subnormal.
+using tiny_model_t = export_model::tied_t;
+constexpr tiny_model_t make_model() {
+  tiny_model_t net;
+  pp::init(net, 9);
+  net.tensor<"ln.weight">() = pp::vec<float, 2>{1.25f, -0.0f};
+  net.tensor<"ln.bias">() = pp::vec<float, 2>{0.5f, std::numeric_limits<float>::denorm_min()};
+  net.tensor<"dec_bias">() = pp::vec<float, 3>{-0.75f, 0.0f, 2.0f};
+  return net;
+}
+
+std::string write_model_header() {
+  std::ostringstream out;
+  pp::cpp_header_writer h(out, "tiny_model", "Written by tests/unit/export_header_test.cpp.");
+  BOOST_TEST(h.network("weights", make_model(), "tiny_model_t"));
+  h.close();
+  return out.str();
+}
+
+/// The text of a committed file (read from tests/), written first with PROPEL_REGENERATE.
+std::string committed(char const* path, std::string const& text) {
+  if (std::getenv("PROPEL_REGENERATE") != nullptr) {
+    std::ofstream(path, std::ios::binary) << text;
+  }
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 }  // namespace
 
+#include "data/export_header_model.hpp"
 #include "data/export_header_tiny.hpp"
 
 namespace {
@@ -85,22 +120,57 @@ static_assert(same_parameters(tiny::spelled, make_float_net()),
 static_assert(same_parameters(tiny::named, make_double_net()),
               "the compiled header holds the exported double parameters, bit for bit");
 static_assert(tiny::inputs(1, 0) == 1e-3f);
+static_assert(std::is_same_v<std::remove_cv_t<decltype(tiny_model::weights)>, tiny_model_t>);
+static_assert(same_parameters(tiny_model::weights, make_model()),
+              "the compiled header holds the exported model's parameters, bit for bit");
 
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(writer_output_matches_the_committed_header) {
-  std::string const text = write_tiny_header();
-  char const* const path = "data/export_header_tiny.hpp";
-  if (std::getenv("PROPEL_REGENERATE") != nullptr) {
-    std::ofstream(path, std::ios::binary) << text;
+  for (auto const& [path, text] :
+       {std::pair{"data/export_header_tiny.hpp", write_tiny_header()},
+        std::pair{"data/export_header_model.hpp", write_model_header()}}) {
+    BOOST_TEST(committed(path, text) == text,
+               "tests/" << path
+                        << " differs from what the writer produces now; if the change is "
+                           "intended, run this test with PROPEL_REGENERATE=1 in tests/");
   }
-  std::ifstream in(path, std::ios::binary);
-  std::string const committed((std::istreambuf_iterator<char>(in)),
-                              std::istreambuf_iterator<char>());
-  BOOST_TEST(committed == text,
-             "tests/" << path
-                      << " differs from what the writer produces now; if the change is "
-                         "intended, run this test with PROPEL_REGENERATE=1 in tests/");
+}
+
+// A model's header assigns each tensor by name, as the vec or mat of its shape, after
+// checking the type's input width and tensor count; compiled (above), it computes what the
+// model it was written from computes, bit for bit.
+BOOST_AUTO_TEST_CASE(an_exported_model_gives_the_outputs_of_the_model) {
+  std::string const text = write_model_header();
+  BOOST_TEST(text.find("static_assert(tiny_model_t::tensor_count == 5, ") != std::string::npos);
+  BOOST_TEST(text.find("static_assert(tiny_model_t::input_size == 3, ") != std::string::npos);
+  BOOST_TEST(text.find("  net.tensor<\"enc.weight\">() = propel::mat<float, 2, 3>{") !=
+             std::string::npos);
+  BOOST_TEST(text.find("  net.tensor<\"ln.bias\">() = propel::vec<float, 2>{") !=
+             std::string::npos);
+
+  tiny_model_t const net = make_model();
+  pp::mat<float, 4, 3> const x{0.5f, -1.f, 2.f, 0.f, 0.25f, -0.125f,
+                               3.f,  -2.f, 1.f, 7.f, 0.f,   -4.f};
+  auto const a = tiny_model::weights(x);
+  auto const b = net(x);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    BOOST_TEST(std::bit_cast<std::uint32_t>(a[i]) == std::bit_cast<std::uint32_t>(b[i]));
+  }
+  pp::vec<float, 3> const x1{0.5f, -1.f, 2.f};
+  auto const a1 = tiny_model::weights(x1);
+  auto const b1 = net(x1);
+  for (std::size_t i = 0; i < 3; ++i) {
+    BOOST_TEST(std::bit_cast<std::uint32_t>(a1[i]) == std::bit_cast<std::uint32_t>(b1[i]));
+    BOOST_TEST(a1[i] == a(0, i), "the batch's first row is the sample's output");
+  }
+
+  // a model's type cannot be spelled: without a name, nothing is written
+  std::ostringstream out;
+  pp::cpp_header_writer h(out, "m");
+  std::size_t const before = out.str().size();
+  BOOST_TEST(!h.network("w", net, ""));
+  BOOST_TEST(out.str().size() == before);
 }
 
 BOOST_AUTO_TEST_CASE(network_type_must_be_spellable_or_named) {

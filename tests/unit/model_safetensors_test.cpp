@@ -4,15 +4,14 @@
 // tests/data/make_model_reference.py (F32, PyTorch's state_dict names), loaded into the propel
 // models that mirror them in float and double: every parameter lands where PyTorch had it, and
 // the model reproduces PyTorch's outputs on a fixed batch (records "<model>.safetensors.*" of
-// data/model_reference.txt). The files are read with propel::load_tensors, strict, each
-// tensor named and shaped as for_each_named_tensor gives it: the file must hold exactly the
-// model's tensors.
+// data/model_reference.txt). The files are read with propel::load_safetensors, strict, with
+// its default names (the parameters' own, as for_each_named_tensor gives them): the file must
+// hold exactly the model's tensors, each of its shape.
 #define BOOST_TEST_MODULE model_safetensors
 #include <boost/test/unit_test.hpp>
 #include <cstddef>
 #include <propel/io/safetensors.hpp>
 #include <propel/propel.hpp>
-#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -53,17 +52,7 @@ constexpr std::size_t rows = 3;  // LOAD_ROWS of make_model_reference.py
 /// Loads every tensor of `net` by its name from the safetensors file at `path`.
 template <class Net>
 pp::io_result load_model(Net& net, std::string const& path) {
-  using T = typename Net::value_type;
-  std::vector<pp::tensor_ref> refs;
-  pp::for_each_named_tensor(
-      [&](std::string_view name, std::size_t r, std::size_t cols, T* p) {
-        std::vector<std::size_t> shape{r};
-        if (cols != 0) shape.push_back(cols);
-        refs.push_back(pp::named_tensor(
-            std::string(name), std::span<T>(p, r * (cols == 0 ? 1 : cols)), std::move(shape)));
-      },
-      net);
-  return pp::load_tensors(path, refs);
+  return pp::load_safetensors(net, path);
 }
 
 template <class T, class C>

@@ -4,7 +4,10 @@
 // the element-by-element update (the stepper's call operator, scalar): Adam and AdamW, whose
 // block moves vectors of simd_t with the square root detail::simd_sqrt, with and without
 // weight decay at several steps; SGD, whose block is a loop with its options fixed, with
-// every combination of momentum, Nesterov, weight decay and first step. The parameters,
+// every combination of momentum, Nesterov, weight decay and first step. Each block is run
+// twice: with derivatives given element by element, and with their vector form
+// (detail::with_vector, what the backward pass hands a block where it can), which moves the
+// parameters a vector at a time. The parameters,
 // moments and derivatives are drawn from a grid of values (±0, subnormals, ±inf, NaN, values
 // near 1 and far from it) in every lane position; blocks whose rows are whole vectors,
 // shorter than a vector, and with a partial vector at the end; the elements around each
@@ -90,20 +93,36 @@ void check_block(S const& s, std::size_t seed) {
     st0[k].resize(n);
     for (std::size_t i = 0; i < n; ++i) st0[k][i] = value(i, k + 2);
   }
-  std::vector<T> pv = p0, ps = p0;
-  std::array<std::vector<T>, States> sv = st0, ss = st0;
-  std::array<T*, States> stv, sts;
-  for (std::size_t k = 0; k < States; ++k) stv[k] = sv[k].data(), sts[k] = ss[k].data();
+  std::vector<T> pv = p0, pw = p0, ps = p0;
+  std::array<std::vector<T>, States> sv = st0, sw = st0, ss = st0;
+  std::array<T*, States> stv, stw, sts;
+  for (std::size_t k = 0; k < States; ++k) {
+    stv[k] = sv[k].data(), stw[k] = sw[k].data(), sts[k] = ss[k].data();
+  }
 
   T const* dd = d.data() + pad;
+  auto const f = [dd](std::size_t r, std::size_t c) { return dd[r * Cols + c]; };
+  s.template block<Rows, Cols>(pad, pv.data(), f, stv);
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
   s.template block<Rows, Cols>(
-      pad, pv.data(), [dd](std::size_t r, std::size_t c) { return dd[r * Cols + c]; }, stv);
+      pad, pw.data(),
+      pp::detail::with_vector{
+          f,
+          [dd](std::size_t r, std::size_t c) { return pp::detail::simd_load(dd + r * Cols + c); }},
+      stw);
+#else
+  s.template block<Rows, Cols>(pad, pw.data(), f, stw);
+#endif
   for (std::size_t i = 0; i < Rows * Cols; ++i) s(pad + i, ps.data(), dd[i], sts);
 
   for (std::size_t i = 0; i < n; ++i) {
     BOOST_TEST_INFO("element " << i << " p " << p0[i] << " g " << d[i]);
     BOOST_TEST(same(pv[i], ps[i]));
-    for (std::size_t k = 0; k < States; ++k) BOOST_TEST(same(sv[k][i], ss[k][i]));
+    BOOST_TEST(same(pw[i], ps[i]));
+    for (std::size_t k = 0; k < States; ++k) {
+      BOOST_TEST(same(sv[k][i], ss[k][i]));
+      BOOST_TEST(same(sw[k][i], ss[k][i]));
+    }
   }
 }
 

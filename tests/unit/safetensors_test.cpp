@@ -10,6 +10,7 @@
 #define BOOST_TEST_MODULE safetensors
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <cmath>
@@ -48,6 +49,29 @@ namespace {
 using small_t = pp::mlp<float, pp::input<2>, pp::dense<3, pp::relu>, pp::dense<1>>;
 using small_d = pp::mlp<double, pp::input<2>, pp::dense<3, pp::relu>, pp::dense<1>>;
 
+// A model that is not an mlp, with a group of each kind: a tied-weight autoencoder whose code
+// is layer-normed, y = enc.weightᵀ tanh(ln(enc(x))) + dec_bias (enc.weight read twice, one
+// variable). Tensors, in parameter order: "dec_bias" [3], "enc.weight" [2, 3], "enc.bias" [2],
+// "ln.weight" [2], "ln.bias" [2].
+struct tied_forward {
+  template <class P, class X>
+  constexpr auto operator()(P const& p, X const& x) const {
+    using namespace pp::literals;
+    auto const enc = p["enc"_p];
+    auto const h = pp::tanh{}(p["ln"_p](enc(x)));
+    if constexpr (X::shape_type::rank == 1) {
+      return pp::transpose(enc.weight) * h + p["dec_bias"_p];
+    } else {
+      return h * enc.weight + p["dec_bias"_p];
+    }
+  }
+};
+template <class T>
+using tied_model = pp::model<T, pp::input<3>, tied_forward, pp::tensor_param<"dec_bias", 3>,
+                             pp::linear<"enc", 2, 3>, pp::norm<"ln", 2>>;
+using tied_t = tied_model<float>;
+using tied_d = tied_model<double>;
+
 bool contains(std::string const& text, std::string const& part) {
   bool const found = text.find(part) != std::string::npos;
   if (!found) BOOST_TEST_MESSAGE("\"" << part << "\" is not in: " << text);
@@ -70,6 +94,16 @@ Net make_net(std::uint64_t seed) {
     net.params()[i] += static_cast<typename Net::value_type>(0.01 * static_cast<double>(i % 7));
   }
   return net;
+}
+
+/// Whether the file's bytes from `at` are those of the n floats at `values`, bit for bit.
+bool file_holds(bytes_t const& file, std::size_t at, float const* values, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t in_file = 0;
+    std::memcpy(&in_file, file.data() + at + i * sizeof(float), sizeof(float));
+    if (in_file != std::bit_cast<std::uint32_t>(values[i])) return false;
+  }
+  return true;
 }
 
 /// A fresh directory under the system's temporary directory, removed at the end.
@@ -365,6 +399,145 @@ BOOST_AUTO_TEST_CASE(io_result_check_throws_io_error) {
   BOOST_CHECK_NO_THROW(pp::save_safetensors(net, file).check());
 }
 
+// ------------------------------------------------------------------ any model
+
+BOOST_AUTO_TEST_CASE(a_model_round_trips_named_by_its_parameters) {
+  temp_dir dir;
+  auto const path = dir.path / "model.safetensors";
+  tied_t const a = make_net<tied_t>(1);
+  pp::io_result const saved = pp::save_safetensors(a, path);
+  BOOST_TEST_REQUIRE(saved.ok, saved.message);
+  tied_t b = make_net<tied_t>(2);
+  BOOST_TEST(!same_bits(a, b));
+  pp::io_result const loaded = pp::load_safetensors(b, path);
+  BOOST_TEST_REQUIRE(loaded.ok, loaded.message);
+  BOOST_TEST(same_bits(a, b));
+  BOOST_TEST(contains(loaded.message, "loaded 5 tensors (15 values)"));
+
+  // the tensors are the parameters, in parameter order, named and shaped as PyTorch's
+  // state_dict of the same module
+  bytes_t file;
+  BOOST_TEST_REQUIRE(pp::save_safetensors(a, file).ok);
+  json const h = header_of(file);
+  std::vector<std::string> keys;
+  for (auto const& [k, v] : h.items()) keys.push_back(k);
+  std::vector<std::string> const expected{"__metadata__", "dec_bias",  "enc.weight",
+                                          "enc.bias",     "ln.weight", "ln.bias"};
+  BOOST_TEST(keys == expected, boost::test_tools::per_element());
+  BOOST_TEST(h["enc.weight"]["shape"] == json({2, 3}));
+  BOOST_TEST(h["dec_bias"]["shape"] == json({3}));
+  BOOST_TEST(h["__metadata__"]["propel.topology"] ==
+             "float input<3> dec_bias[3] enc.weight[2,3] enc.bias[2] ln.weight[2] ln.bias[2]");
+  BOOST_TEST(pp::topology_signature<tied_d>() ==
+             "double input<3> dec_bias[3] enc.weight[2,3] enc.bias[2] ln.weight[2] ln.bias[2]");
+  // the data are the parameters' bits: enc.weight's six values where its offsets say
+  auto const off = h["enc.weight"]["data_offsets"][0].get<std::size_t>();
+  std::size_t const data_at = file.size() - 15 * sizeof(float);
+  BOOST_TEST(file_holds(file, data_at + off, a.tensor<"enc.weight">().data(), 6));
+
+  // double, through memory; and a double model's F64 file into a float model, converted
+  tied_d const c = make_net<tied_d>(4);
+  bytes_t dfile;
+  BOOST_TEST_REQUIRE(pp::save_safetensors(c, dfile).ok);
+  tied_d d{};
+  BOOST_TEST_REQUIRE(pp::load_safetensors(d, std::span<std::byte const>(dfile)).ok);
+  BOOST_TEST(same_bits(c, d));
+  tied_t f{};
+  pp::io_result const conv = pp::load_safetensors(f, std::span<std::byte const>(dfile));
+  BOOST_TEST_REQUIRE(conv.ok, conv.message);
+  BOOST_TEST(conv.converted);
+  for (std::size_t i = 0; i < tied_t::param_count; ++i) {
+    BOOST_TEST(f.params()[i] == static_cast<float>(c.params()[i]));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_model_takes_every_naming_scheme) {
+  tied_t const a = make_net<tied_t>(1);
+  auto round_trip = [&](pp::tensor_names const& names, std::vector<std::string> const& keys) {
+    bytes_t file;
+    pp::save_options so;
+    so.names = names;
+    pp::io_result const r = pp::save_safetensors(a, file, so);
+    BOOST_TEST_REQUIRE(r.ok, r.message);
+    json const h = header_of(file);
+    std::vector<std::string> got;
+    for (auto const& [k, v] : h.items()) {
+      if (k != "__metadata__") got.push_back(k);
+    }
+    BOOST_TEST(got == keys, boost::test_tools::per_element());
+    tied_t b{};
+    pp::load_options lo;
+    lo.names = names;
+    pp::io_result const l = pp::load_safetensors(b, std::span<std::byte const>(file), lo);
+    BOOST_TEST(l.ok, l.message);
+    BOOST_TEST(same_bits(a, b));
+  };
+  round_trip(
+      pp::tensor_names::sequential("model."),
+      {"model.dec_bias", "model.enc.weight", "model.enc.bias", "model.ln.weight", "model.ln.bias"});
+  round_trip(pp::tensor_names::per_tensor({"d", "w", "b", "g", "s"}), {"d", "w", "b", "g", "s"});
+  round_trip(pp::tensor_names::per_layer({"decoder_bias", "encoder", "norm"}),
+             {"decoder_bias", "encoder.weight", "encoder.bias", "norm.weight", "norm.bias"});
+  // a function sees each parameter's own name, its group and its position
+  round_trip(
+      [](pp::tensor_slot const& s) {
+        std::string name(s.group);
+        name += "/";
+        name += std::to_string(s.index);
+        name += "/";
+        name += s.name;
+        return name;
+      },
+      {"dec_bias/0/dec_bias", "enc/1/enc.weight", "enc/2/enc.bias", "ln/3/ln.weight",
+       "ln/4/ln.bias"});
+
+  bytes_t file;
+  pp::save_options so;
+  so.names = pp::tensor_names::per_tensor({"only", "two"});
+  pp::io_result const r = pp::save_safetensors(a, file, so);
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(contains(r.message, "per_tensor has 2 names, but the network has 5 tensors"));
+  so.names = pp::tensor_names::per_layer({"one"});
+  pp::io_result const g = pp::save_safetensors(a, file, so);
+  BOOST_TEST(!g.ok);
+  BOOST_TEST(contains(g.message, "per_layer has 1 names, but the network has 3 parameter groups"));
+  so.names = [](pp::tensor_slot const& s) {
+    return s.name == "ln.weight" ? std::string() : std::string(s.name);
+  };
+  pp::io_result const e = pp::save_safetensors(a, file, so);
+  BOOST_TEST(!e.ok);
+  BOOST_TEST(contains(e.message, "the naming gives tensor \"ln.weight\" an empty name"));
+}
+
+BOOST_AUTO_TEST_CASE(a_model_load_checks_every_tensor_and_changes_nothing_on_failure) {
+  tied_t const a = make_net<tied_t>(1);
+  auto refs = [&](pp::mat<float, 3, 2> const& wrong_weight) {
+    // dec_bias and ln.bias as saved, enc.weight transposed, enc.bias and ln.weight missing,
+    // and a tensor the model does not have
+    return std::vector<pp::const_tensor_ref>{
+        pp::named_tensor("dec_bias", a.tensor<"dec_bias">()),
+        pp::named_tensor("enc.weight", wrong_weight),
+        pp::named_tensor("ln.bias", a.tensor<"ln.bias">()),
+        pp::named_tensor("dec.weight", a.tensor<"enc.bias">())};
+  };
+  pp::mat<float, 3, 2> const wrong{};
+  bytes_t file;
+  BOOST_TEST_REQUIRE(pp::save_tensors(file, refs(wrong)).ok);
+  tied_t net = make_net<tied_t>(3);
+  tied_t const before = net;
+  pp::io_result const r = pp::load_safetensors(net, std::span<std::byte const>(file));
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(same_bits(net, before), "a failed load changed the model");
+  BOOST_TEST(contains(r.message, "4 problems"));
+  BOOST_TEST(contains(r.message,
+                      "tensor \"enc.weight\" has shape [3, 2] in the file, but shape [2, 3] is "
+                      "expected"));
+  BOOST_TEST(contains(r.message, "tensor \"enc.bias\" (shape [2]) is missing from the file"));
+  BOOST_TEST(contains(r.message, "tensor \"ln.weight\" (shape [2]) is missing from the file"));
+  BOOST_TEST(
+      contains(r.message, "the file has a tensor \"dec.weight\" (F32 [2]) that is not expected"));
+}
+
 // ------------------------------------------------------------------ hostile files
 
 BOOST_AUTO_TEST_CASE(every_truncation_of_a_file_is_refused) {
@@ -624,33 +797,44 @@ bool same_block(Block const& a, Block const& b) {
   return std::memcmp(a.params().data(), b.params().data(), a.params().size_bytes()) == 0;
 }
 
-template <class Opt>
-void check_resume(Opt opt, std::string const& what) {
+/// Inputs of 3 features, and themselves as the targets: an autoencoder's data.
+struct toy_codes {
+  pp::mat<float, 32, 3> x{};
+  toy_codes() {
+    for (std::size_t i = 0; i < 32; ++i) {
+      for (std::size_t j = 0; j < 3; ++j) {
+        x(i, j) = static_cast<float>((i * (j + 3) + j) % 17) / 8.f - 1.f;
+      }
+    }
+  }
+};
+
+template <class Net, class Opt, class X, class Y>
+void check_resume(Opt opt, std::string const& what, X const& x, Y const& y) {
   BOOST_TEST_CONTEXT(what) {
     temp_dir dir;
     auto const path = dir.path / "run.ckpt";
-    toy_data const data;
     constexpr int total = 40;
     constexpr int first = 15;
 
-    auto a = std::make_unique<ckpt_net>(make_net<ckpt_net>(7));
-    auto ta = std::make_unique<pp::trainer<ckpt_net, pp::mse, Opt, 32>>(*a, pp::mse{}, opt);
-    for (int i = 0; i < total; ++i) (void)ta->step(data.x, data.y);
+    auto a = std::make_unique<Net>(make_net<Net>(7));
+    auto ta = std::make_unique<pp::trainer<Net, pp::mse, Opt, 32>>(*a, pp::mse{}, opt);
+    for (int i = 0; i < total; ++i) (void)ta->step(x, y);
 
-    auto b = std::make_unique<ckpt_net>(make_net<ckpt_net>(7));
-    auto tb = std::make_unique<pp::trainer<ckpt_net, pp::mse, Opt, 32>>(*b, pp::mse{}, opt);
-    for (int i = 0; i < first; ++i) (void)tb->step(data.x, data.y);
+    auto b = std::make_unique<Net>(make_net<Net>(7));
+    auto tb = std::make_unique<pp::trainer<Net, pp::mse, Opt, 32>>(*b, pp::mse{}, opt);
+    for (int i = 0; i < first; ++i) (void)tb->step(x, y);
     pp::io_result const s = pp::save_checkpoint(*tb, path);
     BOOST_TEST_REQUIRE(s.ok, s.message);
     BOOST_TEST(contains(s.message, "saved a checkpoint at step 15"));
 
-    auto c = std::make_unique<ckpt_net>(make_net<ckpt_net>(99));  // other weights: overwritten
-    auto tc = std::make_unique<pp::trainer<ckpt_net, pp::mse, Opt, 32>>(*c, pp::mse{}, opt);
+    auto c = std::make_unique<Net>(make_net<Net>(99));  // other weights: overwritten
+    auto tc = std::make_unique<pp::trainer<Net, pp::mse, Opt, 32>>(*c, pp::mse{}, opt);
     pp::io_result const l = pp::load_checkpoint(*tc, path);
     BOOST_TEST_REQUIRE(l.ok, l.message);
     BOOST_TEST(tc->step_count() == std::uint64_t{first});
     BOOST_TEST(same_bits(*b, *c));
-    for (int i = first; i < total; ++i) (void)tc->step(data.x, data.y);
+    for (int i = first; i < total; ++i) (void)tc->step(x, y);
 
     BOOST_TEST(tc->step_count() == ta->step_count());
     BOOST_TEST(same_bits(*a, *c), "the resumed run's parameters differ from the unbroken run's");
@@ -663,9 +847,54 @@ void check_resume(Opt opt, std::string const& what) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(a_resumed_run_continues_bit_for_bit) {
-  check_resume(pp::adam{.lr = 1e-2}, "adam");
-  check_resume(pp::adamw{.lr = 1e-2}, "adamw");
-  check_resume(pp::sgd{.lr = 5e-2, .momentum = 0.9, .nesterov = true}, "sgd with momentum");
+  toy_data const data;
+  check_resume<ckpt_net>(pp::adam{.lr = 1e-2}, "adam", data.x, data.y);
+  check_resume<ckpt_net>(pp::adamw{.lr = 1e-2}, "adamw", data.x, data.y);
+  check_resume<ckpt_net>(pp::sgd{.lr = 5e-2, .momentum = 0.9, .nesterov = true},
+                         "sgd with momentum", data.x, data.y);
+}
+
+// A model that is not an mlp: its shared weight is stepped after the backward pass, its
+// other tensors inside it; the optimizer state of each is named after the parameter.
+BOOST_AUTO_TEST_CASE(a_resumed_run_of_a_model_continues_bit_for_bit) {
+  toy_codes const data;
+  check_resume<tied_t>(pp::adam{.lr = 1e-2}, "adam, model", data.x, data.x);
+  check_resume<tied_t>(pp::sgd{.lr = 5e-2, .momentum = 0.9}, "sgd with momentum, model", data.x,
+                       data.x);
+
+  auto net = std::make_unique<tied_t>(make_net<tied_t>(7));
+  pp::trainer t{*net, pp::mse{}, pp::adam{}, pp::batch<32>};
+  for (int i = 0; i < 3; ++i) (void)t.step(data.x, data.x);
+  bytes_t file;
+  BOOST_TEST_REQUIRE(pp::save_checkpoint(t, file).ok);
+  json const h = header_of(file);
+  for (char const* key : {"dec_bias", "enc.weight", "ln.bias", "optimizer.0.dec_bias",
+                          "optimizer.1.enc.weight", "optimizer.1.ln.weight"}) {
+    BOOST_TEST(h.contains(key), key);
+  }
+  BOOST_TEST(h["optimizer.1.enc.weight"]["shape"] == json({2, 3}));
+  BOOST_TEST(h["__metadata__"]["propel.topology"] == pp::topology_signature<tied_t>());
+  // the optimizer state in the file is the trainer's, bit for bit
+  auto const off = h["optimizer.1.enc.weight"]["data_offsets"][0].get<std::size_t>();
+  // the data section: the parameters and Adam's two state buffers, 15 floats each
+  std::size_t const data_at = file.size() - std::size_t{3} * tied_t::param_count * sizeof(float);
+  BOOST_TEST(file_holds(file, data_at + off, t.state(1).tensor<"enc.weight">().data(), 6));
+
+  // an mlp's checkpoint is refused by the model's trainer, naming both topologies
+  toy_data const other;
+  auto m = std::make_unique<ckpt_net>(make_net<ckpt_net>(7));
+  pp::trainer tm{*m, pp::mse{}, pp::adam{}, pp::batch<32>};
+  (void)tm.step(other.x, other.y);
+  bytes_t mlp_file;
+  BOOST_TEST_REQUIRE(pp::save_checkpoint(tm, mlp_file).ok);
+  auto const before = *net;
+  pp::io_result const r = pp::load_checkpoint(t, std::span<std::byte const>(mlp_file));
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(contains(r.message,
+                      "but the trainer's network is \"float input<3> dec_bias[3] "
+                      "enc.weight[2,3] enc.bias[2] ln.weight[2] ln.bias[2]\""));
+  BOOST_TEST(same_bits(*net, before));
+  BOOST_TEST(t.step_count() == 3U);
 }
 
 BOOST_AUTO_TEST_CASE(a_checkpoint_is_checked_before_it_is_used) {

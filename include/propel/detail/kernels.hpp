@@ -992,8 +992,15 @@ constexpr void matvec_backward(WPtr w, T const* x, T const* dz, T* dx, Write con
       }
       if constexpr (!std::is_same_v<Write, no_writer>) {
         T const* dzb = dz + i0;
-        write_block<rb, K>(write, i0 * K,
-                           [dzb, x](std::size_t r, std::size_t p) { return dzb[r] * x[p]; });
+        auto const d = [dzb, x](std::size_t r, std::size_t p) { return dzb[r] * x[p]; };
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+        // with its vector form: a writer's block reads dz[i] x[p .. p + lanes) as one vector
+        write_block<rb, K>(write, i0 * K, with_vector{d, [dzb, x](std::size_t r, std::size_t p) {
+                                                        return dzb[r] * simd_load(x + p);
+                                                      }});
+#else
+        write_block<rb, K>(write, i0 * K, d);
+#endif
       }
     };
     block.template operator()<true>(0);

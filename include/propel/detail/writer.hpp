@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <propel/config.hpp>
 
 namespace propel::detail {
 
@@ -26,8 +27,34 @@ struct adding_writer {
   constexpr void operator()(std::size_t i, T v) const { grad[i] += v; }
 };
 
+/// A callable f with a vector form: f(args...) as f itself, and `vector(row, col)`, the
+/// elements (row, col) .. (row, col + lanes - 1) of the same function as one simd_t, lane by
+/// lane the same bits (the lanes never cross a row). An adjoint (see expr/expression.hpp) or a
+/// block of a derivative (write_block) that can be read a vector at a time.
+template <class F, class VF>
+struct with_vector {
+  F scalar;
+  VF vector_form;
+  template <class... I>
+  PROPEL_ALWAYS_INLINE constexpr auto operator()(I... i) const {
+    return scalar(i...);
+  }
+  PROPEL_ALWAYS_INLINE auto vector(std::size_t row, std::size_t col) const {
+    return vector_form(row, col);
+  }
+};
+template <class F, class VF>
+with_vector(F, VF) -> with_vector<F, VF>;
+
+/// Whether F has a vector form (with_vector).
+template <class F>
+inline constexpr bool has_vector_form_v = requires(F const& f) {
+  f.vector(std::size_t{}, std::size_t{});
+};
+
 /// Delivers a block of a derivative through writer w: Rows x Cols elements, row-major from
-/// flat index `begin`, element begin + r Cols + c having the value f(r, c). The same as
+/// flat index `begin`, element begin + r Cols + c having the value f(r, c); f may have a
+/// vector form (with_vector), which a writer's block may read instead. The same as
 /// `w(begin + r * Cols + c, f(r, c))` for every element, in no particular order, so f must
 /// not read what w writes (the slot, or the parameter a writer that `moves_param` moves). A
 /// writer that defines `w.template block<Rows, Cols>(begin, f)` does it in one go: it makes

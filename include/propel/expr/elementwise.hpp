@@ -32,6 +32,58 @@ PROPEL_ALWAYS_INLINE constexpr T chain_of_value(Op const& op, T adj, T y) {
     return adj * op.derivative_of_value(y);
   }
 }
+
+/// Whether the adjoint carried back through Op has a vector form for T (see the adjoint
+/// protocol in expr/expression.hpp), lane by lane the bits of the scalar one: from the kept
+/// value, `op.vector_chain_of_value(adj, y)` where Op defines chain_of_value, otherwise
+/// `op.vector_derivative_of_value(y)`; from the argument, `op.vector_derivative(x)`.
+template <class Op, class T, bool FromValue>
+inline constexpr bool has_vector_chain_v = [] {
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  if constexpr (vector_lanes < T >> 1) {
+    if constexpr (!FromValue) {
+      return requires(Op const& op, simd_t<T> v) {
+        { op.vector_derivative(v) } -> std::same_as<simd_t<T>>;
+      };
+    } else if constexpr (requires(Op const& op, T a) { op.chain_of_value(a, a); }) {
+      return requires(Op const& op, simd_t<T> v) {
+        { op.vector_chain_of_value(v, v) } -> std::same_as<simd_t<T>>;
+      };
+    } else {
+      return requires(Op const& op, simd_t<T> v) {
+        { op.vector_derivative_of_value(v) } -> std::same_as<simd_t<T>>;
+      };
+    }
+  }
+#endif
+  return false;
+}();
+
+/// The same for a binary op: `op.vector_d_left(a, b)` and `op.vector_d_right(a, b)`.
+template <class Op, class T>
+inline constexpr bool has_vector_partials_v = [] {
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  if constexpr (vector_lanes < T >> 1) {
+    return requires(Op const& op, simd_t<T> v) {
+      { op.vector_d_left(v, v) } -> std::same_as<simd_t<T>>;
+      { op.vector_d_right(v, v) } -> std::same_as<simd_t<T>>;
+    };
+  }
+#endif
+  return false;
+}();
+
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+/// chain_of_value on vectors (see has_vector_chain_v).
+template <class Op, class V>
+PROPEL_ALWAYS_INLINE V vector_chain_of_value(Op const& op, V adj, V y) {
+  if constexpr (requires { op.vector_chain_of_value(adj, y); }) {
+    return op.vector_chain_of_value(adj, y);
+  } else {
+    return adj * op.vector_derivative_of_value(y);
+  }
+}
+#endif
 }  // namespace detail
 
 /// Op applied to every element of Arg. Element i is computed on demand, in the loop of
@@ -115,10 +167,23 @@ struct unary_expr {
     }
   }
 #endif
+  /// Whether the adjoint handed to Arg has a vector form when Adj has one: Op's chain on
+  /// vectors, from the kept values or from vectors of Arg's elements.
+  template <class Adj>
+  static constexpr bool vector_adjoint = detail::has_vector_adjoint_v<Adj, value_type> &&
+                                         (keeps_value
+                                              ? detail::has_vector_chain_v<Op, value_type, true>
+                                              : detail::has_vector_chain_v<Op, value_type, false> &&
+                                                    detail::has_vector_elements_v<Arg>);
+
   template <class Adj, class Sink>
   constexpr void backward(cache_type const& c, scratch_type& s, Adj const& adj, Sink& sink) const {
     if constexpr (detail::depends_on_v<Arg, Sink>) {
-      if constexpr (keeps_value) {
+      if constexpr (vector_adjoint<Adj>) {
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+        backward_with_vectors(c, s, adj, sink);
+#endif
+      } else if constexpr (keeps_value) {
         arg.backward(
             c.arg, s.arg,
             [&](std::size_t i) {
@@ -132,6 +197,39 @@ struct unary_expr {
       }
     }
   }
+
+ private:
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  /// backward with the adjoint's vector form handed on (vector_adjoint): the same scalar
+  /// adjoint, and Op's chain on vectors of it.
+  template <class Adj, class Sink>
+  PROPEL_ALWAYS_INLINE constexpr void backward_with_vectors(cache_type const& c, scratch_type& s,
+                                                            Adj const& adj, Sink& sink) const {
+    if constexpr (keeps_value) {
+      arg.backward(c.arg, s.arg,
+                   detail::with_vector{
+                       [&](std::size_t i) {
+                         return detail::chain_of_value(op, adj(i), detail::flat(c.out, i));
+                       },
+                       [&](std::size_t row, std::size_t col) {
+                         return detail::vector_chain_of_value(
+                             op, adj.vector(row, col),
+                             detail::simd_load(&detail::flat(c.out, row * shape_type::cols + col)));
+                       }},
+                   sink);
+    } else {
+      arg.backward(
+          c.arg, s.arg,
+          detail::with_vector{
+              [&](std::size_t i) { return adj(i) * op.derivative(arg.at(c.arg, i)); },
+              [&](std::size_t row, std::size_t col) {
+                return adj.vector(row, col) *
+                       op.vector_derivative(detail::vector_element_at(arg, c.arg, row, col));
+              }},
+          sink);
+    }
+  }
+#endif
 };
 
 /// Applies the element-wise op (an activation, for example) to an expression:
@@ -246,7 +344,11 @@ struct binary_expr {
   constexpr void backward(cache_type const& c, scratch_type& s, Adj const& adj, Sink& sink) const {
     constexpr bool need_l = detail::depends_on_v<L, Sink>;
     constexpr bool need_r = detail::depends_on_v<R, Sink>;
-    if constexpr (need_l && need_r) {
+    if constexpr (need_l && need_r && detail::has_vector_adjoint_v<Adj, value_type>) {
+      detail::store_adjoint<shape_type>(adj, &detail::flat(s.adj, 0));
+      backward_operands(
+          c, s, detail::stored_adjoint<shape_type>(&detail::flat(std::as_const(s.adj), 0)), sink);
+    } else if constexpr (need_l && need_r) {
       PROPEL_UNROLL(1)  // kept for the vectoriser (see detail::for_each_element)
       for (std::size_t i = 0; i < shape_type::size; ++i) detail::flat(s.adj, i) = adj(i);
       backward_operands(
@@ -257,41 +359,124 @@ struct binary_expr {
   }
 
  private:
+  /// Whether the adjoints handed to the operands have vector forms when Adj has one: Op's
+  /// partial derivatives on vectors of both operands' elements.
+  template <class Adj>
+  static constexpr bool vector_adjoint =
+      detail::has_vector_adjoint_v<Adj, value_type>&& detail::has_vector_partials_v<
+          Op, value_type>&& detail::has_vector_elements_v<L>&& detail::has_vector_elements_v<R>;
+
   template <class Adj, class Sink>
   constexpr void backward_operands(cache_type const& c, scratch_type& s, Adj const& adj,
                                    Sink& sink) const {
+    if constexpr (vector_adjoint<Adj>) {
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+      backward_operands_with_vectors(c, s, adj, sink);
+#endif
+    } else {
+      if constexpr (detail::depends_on_v<L, Sink>) {
+        l.backward(
+            c.l, s.l,
+            [&](std::size_t i) {
+              return adj(i) * op.d_left(l.at(c.l, i), r.at(c.r, right_index(i)));
+            },
+            sink);
+      }
+      if constexpr (detail::depends_on_v<R, Sink>) {
+        if constexpr (broadcast) {
+          // a broadcast operand collects the derivative of every row it was added to: the
+          // column totals, summed row by row (each in the order of the rows) so that the loop
+          // runs along contiguous rows
+          constexpr std::size_t n = R::shape_type::size;
+          constexpr std::size_t rows = L::shape_type::rows;
+          value_type* total = s.totals.elements;
+          for (std::size_t j = 0; j < n; ++j) total[j] = value_type{};
+          for (std::size_t row = 0; row < rows; ++row) {
+            for (std::size_t j = 0; j < n; ++j) {
+              std::size_t const i = row * n + j;
+              total[j] += adj(i) * op.d_right(l.at(c.l, i), r.at(c.r, j));
+            }
+          }
+          if constexpr (detail::has_vector_adjoint_v<Adj, value_type>) {
+            r.backward(c.r, s.r, detail::stored_adjoint<typename R::shape_type>(total), sink);
+          } else {
+            r.backward(
+                c.r, s.r, [&](std::size_t j) { return total[j]; }, sink);
+          }
+        } else {
+          r.backward(
+              c.r, s.r,
+              [&](std::size_t i) { return adj(i) * op.d_right(l.at(c.l, i), r.at(c.r, i)); }, sink);
+        }
+      }
+    }
+  }
+
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  /// backward_operands with the adjoint's vector form handed on (vector_adjoint): the same
+  /// scalar adjoints, and Op's partial derivatives on vectors of both operands' elements; a
+  /// broadcast operand's column totals summed a vector of columns at a time (at run time),
+  /// each column in the order of the rows as the scalar loop sums it.
+  template <class Adj, class Sink>
+  PROPEL_ALWAYS_INLINE constexpr void backward_operands_with_vectors(cache_type const& c,
+                                                                     scratch_type& s,
+                                                                     Adj const& adj,
+                                                                     Sink& sink) const {
     if constexpr (detail::depends_on_v<L, Sink>) {
       l.backward(
           c.l, s.l,
-          [&](std::size_t i) {
-            return adj(i) * op.d_left(l.at(c.l, i), r.at(c.r, right_index(i)));
-          },
+          detail::with_vector{[&](std::size_t i) {
+                                return adj(i) * op.d_left(l.at(c.l, i), r.at(c.r, right_index(i)));
+                              },
+                              [&](std::size_t row, std::size_t col) {
+                                return adj.vector(row, col) *
+                                       op.vector_d_left(detail::vector_element_at(l, c.l, row, col),
+                                                        detail::vector_element_at(
+                                                            r, c.r, broadcast ? 0 : row, col));
+                              }},
           sink);
     }
     if constexpr (detail::depends_on_v<R, Sink>) {
       if constexpr (broadcast) {
-        // a broadcast operand collects the derivative of every row it was added to: the
-        // column totals, summed row by row (each in the order of the rows) so that the loop
-        // runs along contiguous rows
         constexpr std::size_t n = R::shape_type::size;
         constexpr std::size_t rows = L::shape_type::rows;
         value_type* total = s.totals.elements;
         for (std::size_t j = 0; j < n; ++j) total[j] = value_type{};
-        for (std::size_t row = 0; row < rows; ++row) {
-          for (std::size_t j = 0; j < n; ++j) {
-            std::size_t const i = row * n + j;
-            total[j] += adj(i) * op.d_right(l.at(c.l, i), r.at(c.r, j));
+        auto const add_scalar = [&](std::size_t row, std::size_t j) {
+          std::size_t const i = row * n + j;
+          total[j] += adj(i) * op.d_right(l.at(c.l, i), r.at(c.r, j));
+        };
+        if (std::is_constant_evaluated()) {
+          for (std::size_t row = 0; row < rows; ++row) {
+            for (std::size_t j = 0; j < n; ++j) add_scalar(row, j);
           }
+        } else {
+          detail::for_each_block_vector<value_type, rows, n>(
+              [&](std::size_t row, std::size_t j) {
+                detail::simd_store(
+                    total + j, detail::simd_load(total + j) +
+                                   adj.vector(row, j) *
+                                       op.vector_d_right(detail::vector_element_at(l, c.l, row, j),
+                                                         detail::vector_element_at(r, c.r, 0, j)));
+              },
+              add_scalar);
         }
-        r.backward(
-            c.r, s.r, [&](std::size_t j) { return total[j]; }, sink);
+        r.backward(c.r, s.r, detail::stored_adjoint<typename R::shape_type>(total), sink);
       } else {
         r.backward(
             c.r, s.r,
-            [&](std::size_t i) { return adj(i) * op.d_right(l.at(c.l, i), r.at(c.r, i)); }, sink);
+            detail::with_vector{
+                [&](std::size_t i) { return adj(i) * op.d_right(l.at(c.l, i), r.at(c.r, i)); },
+                [&](std::size_t row, std::size_t col) {
+                  return adj.vector(row, col) *
+                         op.vector_d_right(detail::vector_element_at(l, c.l, row, col),
+                                           detail::vector_element_at(r, c.r, row, col));
+                }},
+            sink);
       }
     }
   }
+#endif
 };
 
 }  // namespace propel

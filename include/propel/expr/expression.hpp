@@ -17,11 +17,16 @@
 ///    and own no buffer, except an activation whose derivative follows from its value (it
 ///    keeps its values); products, row-wise reductions and whole reductions own one.
 ///  - `e.backward(c, s, adj, sink)` receives dJ/de lazily, as a callable `adj(i)`, and
-///    passes dJ/d(operand) on in the same form. Leaves deliver what reaches them to the
-///    gradient slots of the `sink` through its writers; subtrees without a requested leaf are
-///    skipped at compile time. Whatever a node materialises on the way (a product's dJ/dZ, a
-///    derivative handed to an operand) goes into its part of the scratch `s`, of type
-///    `scratch_type`, so that a backward pass needs no stack beyond the kernels' frames and a
+///    passes dJ/d(operand) on in the same form. Where the target has vector registers and
+///    everything under a node can, the adjoint also has a vector form (detail::with_vector):
+///    `adj.vector(row, col)`, the simd_t of elements (row, col) .. (row, col + lanes - 1)
+///    (row 0 and col the flat index for a vector), lane by lane the bits of adj(i), read
+///    where the derivative is materialised or delivered in blocks, so that the chain of
+///    derivatives runs on vectors by construction (see detail/vector_elements.hpp). Leaves deliver
+///    what reaches them to the gradient slots of the `sink` through its writers; subtrees without a
+///    requested leaf are skipped at compile time. Whatever a node materialises on the way (a
+///    product's dJ/dZ, a derivative handed to an operand) goes into its part of the scratch `s`, of
+///    type `scratch_type`, so that a backward pass needs no stack beyond the kernels' frames and a
 ///    few scalars.
 ///  - A node whose whole value lies in its cache after forward keeps it in a member `out` of
 ///    its value type (a product's output, an activation's kept values): propel::let then

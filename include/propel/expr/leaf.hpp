@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <propel/expr/detail/vector_elements.hpp>
 #include <propel/expr/expression.hpp>
 #include <propel/mat.hpp>
 #include <propel/vec.hpp>
@@ -67,7 +68,17 @@ struct leaf {
   constexpr void backward(cache_type const&, scratch_type&, Adj const& adj, Sink& sink) const {
     if constexpr (writes_slot<Sink>) {
       auto const& write = detail::slot_writer<Id>(sink);
-      for (std::size_t i = 0; i < shape_type::size; ++i) write(i, adj(i));
+      if constexpr (detail::has_vector_adjoint_v<Adj, value_type>) {
+        // the whole derivative as one block, a vector at a time where the writer's block
+        // reads the adjoint's vector form (an optimizer's fused update)
+        constexpr std::size_t cols = detail::walk_cols_v<shape_type>;
+        detail::write_block<detail::walk_rows_v<shape_type>, cols>(
+            write, 0,
+            detail::with_vector{[&](std::size_t r, std::size_t c) { return adj(r * cols + c); },
+                                [&](std::size_t r, std::size_t c) { return adj.vector(r, c); }});
+      } else {
+        for (std::size_t i = 0; i < shape_type::size; ++i) write(i, adj(i));
+      }
     }
   }
 

@@ -249,8 +249,12 @@ struct product_expr {
     constexpr bool need_a = detail::depends_on_v<A, Sink>;
     constexpr bool need_b = detail::depends_on_v<B, Sink>;
     if constexpr (need_a || need_b) {
-      PROPEL_UNROLL(1)  // kept for the vectoriser (see detail::for_each_element)
-      for (std::size_t i = 0; i < m * n; ++i) s.dz.elements[i] = adj(i);
+      if constexpr (detail::has_vector_adjoint_v<Adj, value_type>) {
+        detail::store_adjoint<shape_type>(adj, s.dz.elements);
+      } else {
+        PROPEL_UNROLL(1)  // kept for the vectoriser (see detail::for_each_element)
+        for (std::size_t i = 0; i < m * n; ++i) s.dz.elements[i] = adj(i);
+      }
       if constexpr (matvec_path && (!need_a || detail::is_memory_leaf_v<A>)) {
         backward_matvec(c, s, sink);
       } else if constexpr (nt_path) {
@@ -316,8 +320,12 @@ struct product_expr {
       auto const& write = e.writer(sink);
       for (std::size_t i = 0; i < E::shape_type::size; ++i) write(E::slot_index(i), d.elements[i]);
     } else {
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+      e.backward(oc.c, es, detail::stored_adjoint<typename E::shape_type>(d.elements), sink);
+#else
       e.backward(
           oc.c, es, [&](std::size_t i) { return d.elements[i]; }, sink);
+#endif
     }
   }
 

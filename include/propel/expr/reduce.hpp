@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <propel/expr/detail/vector_elements.hpp>
 #include <propel/expr/expression.hpp>
 
 namespace propel {
@@ -43,8 +44,18 @@ struct reduce_expr {
   constexpr void backward(cache_type const& c, scratch_type& s, Adj const& adj, Sink& sink) const {
     if constexpr (detail::depends_on_v<Arg, Sink>) {
       value_type const d = adj(0) / divisor;
-      arg.backward(
-          c.arg, s.arg, [d](std::size_t) { return d; }, sink);
+      auto const scalar = [d](std::size_t) { return d; };
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+      if constexpr (detail::vector_lanes < value_type >> 1) {
+        // every element's derivative is d: its vector form is d in every lane
+        arg.backward(c.arg, s.arg,
+                     detail::with_vector{
+                         scalar, [d](std::size_t, std::size_t) { return detail::simd_splat(d); }},
+                     sink);
+        return;
+      }
+#endif
+      arg.backward(c.arg, s.arg, scalar, sink);
     }
   }
 };

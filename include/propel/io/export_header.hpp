@@ -25,11 +25,23 @@
 /// the exported type. Numbers are C++ hexadecimal floating literals: they round-trip exactly
 /// and do not depend on the C library that prints them.
 ///
+/// Any other propel::model is written the same way, each tensor assigned by its name, under
+/// the name of its type, which the including code declares before it includes the header
+/// (the model's forward is its own class): `h.network("weights", model, "my_model_t")` gives
+///
+///     static_assert(my_model_t::input_size == 4, "weights: the model type has another ...");
+///     static_assert(my_model_t::tensor_count == 4, "weights: the model type has another ...");
+///     inline constexpr my_model_t weights = [] { my_model_t net{};
+///       net.tensor<"fc1.weight">() = propel::mat<float, 16, 4>{...}; ... return net; }();
+///
+/// so that a type whose tensors have other names, shapes or scalar type does not compile
+/// either ("no parameter of this name", "cannot assign a tensor of another shape").
+///
 /// `h.network("weights", q)` writes an int8 network (propel::int8_mlp, from propel::quantize)
 /// the same way: its int8 weights, int32 biases and multipliers, shifts and tensor parameters,
 /// with a static_assert that each layer's derived flag agrees with them.
 ///
-/// The network type is spelled out when every activation is one of propel's (leaky_relu and
+/// An mlp's type is spelled out when every activation is one of propel's (leaky_relu and
 /// elu only with their default parameters); otherwise pass the name of a type that the
 /// including code declares before it includes the header: `h.network("w", net, "my_net_t")`.
 ///
@@ -43,6 +55,8 @@
 #include <ostream>
 #include <propel/mat.hpp>
 #include <propel/nn/mlp.hpp>
+#include <propel/nn/model.hpp>
+#include <propel/nn/param_block.hpp>
 #include <propel/nn/quantize.hpp>
 #include <propel/ops/activation.hpp>
 #include <propel/vec.hpp>
@@ -143,34 +157,70 @@ std::string literal(T x) {
   return s + suffix;
 }
 
-/// "propel::vec<float, 4>" or "propel::mat<float, 4, 16>".
+/// "propel::vec<float, 4>" (cols == 0) or "propel::mat<float, 4, 16>".
+template <class T>
+std::string tensor_spelling(std::size_t rows, std::size_t cols) {
+  std::string s = cols == 0 ? "propel::vec<" : "propel::mat<";
+  s += scalar_spelling<T>();
+  s += ", ";
+  s += std::to_string(rows);
+  if (cols != 0) {
+    s += ", ";
+    s += std::to_string(cols);
+  }
+  return s + ">";
+}
 template <class V>
 std::string tensor_spelling() {
-  using T = typename V::value_type;
-  if constexpr (V::shape_type::rank == 1) {
-    return std::string("propel::vec<") + scalar_spelling<T>() + ", " +
-           std::to_string(V::shape_type::size) + ">";
-  } else {
-    return std::string("propel::mat<") + scalar_spelling<T>() + ", " +
-           std::to_string(V::shape_type::rows) + ", " + std::to_string(V::shape_type::cols) + ">";
-  }
+  using shape = typename V::shape_type;
+  return tensor_spelling<typename V::value_type>(shape::rows, shape::rank == 1 ? 0 : shape::cols);
 }
 
-/// The braced elements of a vec or mat, `per_line` to a line, each line indented.
-template <class V>
-void write_elements(std::ostream& os, V const& v, std::string_view indent) {
-  constexpr std::size_t per_line = std::is_integral_v<typename V::value_type> ? 16 : 4;
+/// The braced elements of n values, `per_line` to a line, each line indented.
+template <class T>
+void write_values(std::ostream& os, T const* values, std::size_t n, std::string_view indent) {
+  constexpr std::size_t per_line = std::is_integral_v<T> ? 16 : 4;
   os << "{";
-  for (std::size_t i = 0; i < v.size(); ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     os << (i % per_line == 0 ? std::string("\n").append(indent) : std::string(" "));
-    if constexpr (std::is_integral_v<typename V::value_type>) {
-      os << std::to_string(static_cast<long long>(v.data()[i]));
+    if constexpr (std::is_integral_v<T>) {
+      os << std::to_string(static_cast<long long>(values[i]));
     } else {
-      os << literal(v.data()[i]);
+      os << literal(values[i]);
     }
-    os << (i + 1 < v.size() ? "," : "");
+    os << (i + 1 < n ? "," : "");
   }
   os << "}";
+}
+/// The braced elements of a vec or mat.
+template <class V>
+void write_elements(std::ostream& os, V const& v, std::string_view indent) {
+  write_values(os, v.data(), v.size(), indent);
+}
+
+/// A C++ string literal of `text`: "\"fc1.weight\"", with '"' and '\\' escaped.
+inline std::string string_literal(std::string_view text) {
+  std::string s = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') s += '\\';
+    s += c;
+  }
+  return s + "\"";
+}
+
+/// `  <access(k, name)> = <vec or mat of the tensor's shape>{...};` for each tensor k of a
+/// network's parameter block, in parameter order.
+template <class Block, class Access>
+void write_tensors(std::ostream& os, Block const& block, Access const& access) {
+  using T = typename Block::value_type;
+  std::size_t k = 0;
+  for_each_named_tensor(
+      [&](std::string_view name, std::size_t rows, std::size_t cols, T const* data) {
+        os << "  " << access(k++, name) << " = " << tensor_spelling<T>(rows, cols);
+        write_values(os, data, rows * (cols == 0 ? 1 : cols), "      ");
+        os << ";\n";
+      },
+      block);
 }
 
 }  // namespace detail::cpp_source
@@ -223,22 +273,42 @@ class cpp_header_writer {
     os << "\n/// Every parameter of the network (" << net_t::param_count
        << "), in read-only data: a constant the compiler builds.\n"
        << "inline constexpr " << type << " " << name << " = [] {\n  " << type << " net{};\n";
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (
-          [&] {
-            auto const& layer = net.template layer<I>();
-            os << "  net.layer<" << I << ">().weight = "
-               << detail::cpp_source::tensor_spelling<
-                      std::remove_cvref_t<decltype(layer.weight)>>();
-            detail::cpp_source::write_elements(os, layer.weight, "      ");
-            os << ";\n  net.layer<" << I << ">().bias = "
-               << detail::cpp_source::tensor_spelling<std::remove_cvref_t<decltype(layer.bias)>>();
-            detail::cpp_source::write_elements(os, layer.bias, "      ");
-            os << ";\n";
-          }(),
-          ...);
-    }
-    (std::make_index_sequence<net_t::layer_count>{});
+    using block = typename net_t::block_type;
+    // each layer by its index: net.layer<I>().weight, net.layer<I>().bias
+    detail::cpp_source::write_tensors(
+        os, static_cast<block const&>(net), [](std::size_t k, std::string_view) {
+          return "net.layer<" + std::to_string(block::tensor_group[k]) + ">()." +
+                 (block::tensor_local[k] == 0 ? "weight" : "bias");
+        });
+    os << "  return net;\n}();\n";
+    return true;
+  }
+
+  /// `inline constexpr <type_name> name = ...;` holding every parameter of a propel::model,
+  /// each tensor assigned by its name as the vec or mat of its shape
+  /// (`net.tensor<"fc1.weight">() = propel::mat<float, 16, 4>{...};`), after static_asserts
+  /// that the type has the model's input width and number of tensors. A model's type is
+  /// written by no one but its author (its forward is the author's class), so `type_name`
+  /// names it, and the including code declares it before it includes the header. Returns
+  /// false, writing nothing, if type_name is empty (or the writer is closed).
+  template <class T, class Input, class Forward, class... Groups>
+  bool network(std::string_view name, model<T, Input, Forward, Groups...> const& net,
+               std::string_view type_name) {
+    using block = param_block<T, Groups...>;
+    if (os_ == nullptr || type_name.empty()) return false;
+    std::ostream& os = *os_;
+    std::string const type(type_name);
+    os << "\nstatic_assert(" << type << "::input_size == " << Input::size << ", \"" << name
+       << ": the model type has another input width\");\n"
+       << "static_assert(" << type << "::tensor_count == " << block::tensor_count << ", \"" << name
+       << ": the model type has another number of parameter tensors\");\n";
+    os << "\n/// Every parameter of the model (" << block::param_count
+       << "), in read-only data: a constant the compiler builds.\n"
+       << "inline constexpr " << type << " " << name << " = [] {\n  " << type << " net{};\n";
+    detail::cpp_source::write_tensors(
+        os, static_cast<block const&>(net), [](std::size_t, std::string_view tensor) {
+          return "net.tensor<" + detail::cpp_source::string_literal(tensor) + ">()";
+        });
     os << "  return net;\n}();\n";
     return true;
   }

@@ -8,7 +8,7 @@
 ///     if (auto r = propel::save_safetensors(net, "out.safetensors"); !r) puts(r.message.c_str());
 ///     propel::save_checkpoint(trainer, "run.ckpt");                  // resume bit for bit
 ///
-/// Contents: load_safetensors / save_safetensors (networks), load_checkpoint /
+/// Contents: load_safetensors / save_safetensors (an mlp or any propel::model), load_checkpoint /
 /// save_checkpoint (trainers), load_tensors / save_tensors (any named vec, mat or buffer),
 /// io_result, load_options, save_options, tensor_names, topology_signature.
 #pragma once

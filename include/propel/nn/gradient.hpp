@@ -23,9 +23,33 @@ struct no_step {};
 /// Not a stepper: the writer adds the derivative into its slot.
 struct adding {};
 
-/// g[r Cols + c] = f(r, c) for a block of a derivative (Add: +=).
+/// g[r Cols + c] = f(r, c) for a block of a derivative (Add: +=), a vector at a time at run
+/// time where f has a vector form (with_vector).
 template <std::size_t Rows, std::size_t Cols, bool Add, class T, class F>
 constexpr void store_block(T* PROPEL_RESTRICT g, F const& f) {
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  if constexpr (has_vector_adjoint_v<F, T>) {
+    if (!std::is_constant_evaluated()) {
+      for_each_block_vector<T, Rows, Cols>(
+          [=](std::size_t r, std::size_t c) {
+            T* const at = g + r * Cols + c;
+            if constexpr (Add) {
+              simd_store(at, simd_load(at) + f.vector(r, c));
+            } else {
+              simd_store(at, f.vector(r, c));
+            }
+          },
+          [=](std::size_t r, std::size_t c) {
+            if constexpr (Add) {
+              g[r * Cols + c] += f(r, c);
+            } else {
+              g[r * Cols + c] = f(r, c);
+            }
+          });
+      return;
+    }
+  }
+#endif
   for_block<T, Rows, Cols>([=](std::size_t r, std::size_t c) {
     if constexpr (Add) {
       g[r * Cols + c] += f(r, c);

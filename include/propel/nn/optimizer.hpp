@@ -21,6 +21,7 @@
 #include <propel/config.hpp>
 #include <propel/detail/kernels.hpp>
 #include <propel/detail/math.hpp>
+#include <propel/expr/detail/vector_elements.hpp>
 #include <type_traits>
 #if defined(__SSE2__) || defined(__AVX__) || defined(__AVX512F__)
 #include <immintrin.h>
@@ -59,7 +60,8 @@ struct sgd {
     }
     /// The same step for a block of Rows x Cols elements from p[begin], element
     /// begin + r Cols + c by the derivative f(r, c) (f reads neither p nor the state): the
-    /// options tested once for the block, not per element.
+    /// options tested once for the block, not per element, and at run time, where f has a
+    /// vector form (with_vector), each row's elements moved a vector at a time.
     template <std::size_t Rows, std::size_t Cols, class F>
     constexpr void block(std::size_t begin, T* p, F const& f,
                          std::array<T*, state_count> const& state) const noexcept {
@@ -115,11 +117,45 @@ struct sgd {
       }
       p -= lr * d;
     }
+    /// move for a whole vector of elements p with their momentum buffer b (the same steps).
+    template <class P>
+    PROPEL_ALWAYS_INLINE void move_lanes(P& p, P& b, P g, bool with_decay,
+                                         bool with_momentum) const noexcept {
+      P d = with_decay ? g + weight_decay * p : g;
+      if (with_momentum) {
+        b = first ? d : momentum * b + d;
+        d = nesterov ? d + momentum * b : b;
+      }
+      p -= lr * d;
+    }
     /// block with the options fixed: one loop that tests nothing per element.
     template <std::size_t Rows, std::size_t Cols, bool Decays, bool Momentum, class F>
     constexpr void descend(T* PROPEL_RESTRICT p, T* PROPEL_RESTRICT buf,
                            F const& f) const noexcept {
       stepper const s = *this;  // a local copy: the stores through p cannot change it
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+      if constexpr (detail::has_vector_adjoint_v<F, T>) {
+        if (!std::is_constant_evaluated()) {
+          // the derivatives a vector at a time from f's vector form (not gathered lane by
+          // lane), each row's last few elements one by one
+          using V = detail::simd_t<T>;
+          detail::for_each_block_vector<T, Rows, Cols>(
+              [=](std::size_t r, std::size_t c) {
+                std::size_t const i = r * Cols + c;
+                V pv = detail::simd_load(p + i);
+                V bv = Momentum ? detail::simd_load(buf + i) : V{};
+                s.move_lanes(pv, bv, f.vector(r, c), Decays, Momentum);
+                detail::simd_store(p + i, pv);
+                if constexpr (Momentum) detail::simd_store(buf + i, bv);
+              },
+              [=](std::size_t r, std::size_t c) {
+                std::size_t const i = r * Cols + c;
+                s.move(p[i], buf, i, f(r, c), Decays, Momentum);
+              });
+          return;
+        }
+      }
+#endif
       detail::for_block<T, Rows, Cols>([=](std::size_t r, std::size_t c) {
         std::size_t const i = r * Cols + c;
         s.move(p[i], buf, i, f(r, c), Decays, Momentum);
@@ -266,12 +302,18 @@ struct adam_stepper {
           std::size_t c = 0;
           PROPEL_UNROLL(1)
           for (; c + L <= Cols; c += L) {
-            T gs[L];
-            for (std::size_t l = 0; l < L; ++l) gs[l] = f(r, c + l);
+            V g;
+            if constexpr (has_vector_adjoint_v<F, T>) {
+              g = f.vector(r, c);  // f's vector form (with_vector)
+            } else {
+              T gs[L];
+              for (std::size_t l = 0; l < L; ++l) gs[l] = f(r, c + l);
+              g = simd_load(gs);
+            }
             V pv = simd_load(p + row + c);
             V mv = simd_load(m + row + c);
             V vv = simd_load(v + row + c);
-            s.move(pv, mv, vv, simd_load(gs), Decays, L2, vector_sqrt);
+            s.move(pv, mv, vv, g, Decays, L2, vector_sqrt);
             simd_store(p + row + c, pv);
             simd_store(m + row + c, mv);
             simd_store(v + row + c, vv);

@@ -7,7 +7,10 @@
 /// `derivative_of_value(y)` (tanh, sigmoid, relu); the node applying it then keeps its values
 /// from the forward pass and differentiates from them, as PyTorch does for these three
 /// (relu also defines `chain_of_value(adj, y)`, the adjoint carried back, see
-/// detail::chain_of_value).
+/// detail::chain_of_value). The `vector_` forms are the same functions on a vector of
+/// elements (a simd_t), lane by lane the same bits: the forward pass's `vector_value`, the
+/// backward pass's `vector_derivative`, `vector_derivative_of_value` and
+/// `vector_chain_of_value` (see detail::has_vector_chain_v).
 ///
 /// Conventions, as in PyTorch: relu'(0) = 0; leaky_relu'(0) is the slope; softplus is
 /// linear above 20 (beta 1, threshold 20); gelu is the exact (erf) form and gelu_tanh the
@@ -97,6 +100,11 @@ struct identity : detail::activation_call<identity> {
   [[nodiscard]] constexpr T derivative(T) const noexcept {
     return T(1);
   }
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_derivative(V x) const noexcept {
+    using T = std::remove_cvref_t<decltype(x[0])>;
+    return V{} + T(1);
+  }
 };
 
 /// y = max(x, 0), NaN for NaN (and -0 for -0, as torch.relu); the derivative at 0 is 0,
@@ -132,6 +140,11 @@ struct relu : detail::activation_call<relu> {
   [[nodiscard]] constexpr T chain_of_value(T adj, T y) const noexcept {
     return y <= T(0) ? T(0) : adj;
   }
+  /// chain_of_value on vectors: the same test lane by lane, a blend.
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_chain_of_value(V adj, V y) const noexcept {
+    return y <= V{} ? V{} : adj;
+  }
 };
 
 /// y = x for x > 0, slope * x otherwise (PyTorch's default slope, 0.01). For a dense
@@ -155,6 +168,11 @@ struct leaky_relu : detail::activation_call<leaky_relu> {
   template <class T>
   [[nodiscard]] constexpr T derivative(T x) const noexcept {
     return x > T(0) ? T(1) : static_cast<T>(slope);
+  }
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_derivative(V x) const noexcept {
+    using T = std::remove_cvref_t<decltype(x[0])>;
+    return x > V{} ? V{} + T(1) : static_cast<T>(slope) - V{};
   }
 };
 
@@ -187,6 +205,11 @@ struct tanh : detail::activation_call<tanh> {
   [[nodiscard]] constexpr T derivative_of_value(T y) const noexcept {
     return T(1) - y * y;
   }
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_derivative_of_value(V y) const noexcept {
+    using T = std::remove_cvref_t<decltype(y[0])>;
+    return T(1) - y * y;
+  }
 };
 
 /// y = 1 / (1 + e^-x), evaluated stably for every x.
@@ -203,6 +226,11 @@ struct sigmoid : detail::activation_call<sigmoid> {
   /// s (1 - s) from s = sigmoid(x).
   template <class T>
   [[nodiscard]] constexpr T derivative_of_value(T s) const noexcept {
+    return s * (T(1) - s);
+  }
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_derivative_of_value(V s) const noexcept {
+    using T = std::remove_cvref_t<decltype(s[0])>;
     return s * (T(1) - s);
   }
 };

@@ -4,6 +4,7 @@
 
 #include <concepts>
 #include <propel/expr/elementwise.hpp>
+#include <type_traits>
 
 namespace propel {
 
@@ -27,6 +28,17 @@ struct add {
   [[nodiscard]] constexpr T d_right(T, T) const noexcept {
     return T(1);
   }
+  /// d_left and d_right on vectors (the backward pass's vector form).
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_d_left(V a, V) const noexcept {
+    using T = std::remove_cvref_t<decltype(a[0])>;
+    return V{} + T(1);
+  }
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_d_right(V a, V) const noexcept {
+    using T = std::remove_cvref_t<decltype(a[0])>;
+    return V{} + T(1);
+  }
 };
 
 struct subtract {
@@ -46,6 +58,17 @@ struct subtract {
   template <class T>
   [[nodiscard]] constexpr T d_right(T, T) const noexcept {
     return T(-1);
+  }
+  /// d_left and d_right on vectors (the backward pass's vector form).
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_d_left(V a, V) const noexcept {
+    using T = std::remove_cvref_t<decltype(a[0])>;
+    return V{} + T(1);
+  }
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_d_right(V a, V) const noexcept {
+    using T = std::remove_cvref_t<decltype(a[0])>;
+    return V{} - T(1);
   }
 };
 
@@ -67,6 +90,15 @@ struct multiply {
   [[nodiscard]] constexpr T d_right(T a, T) const noexcept {
     return a;
   }
+  /// d_left and d_right on vectors (the backward pass's vector form).
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_d_left(V, V b) const noexcept {
+    return b;
+  }
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_d_right(V a, V) const noexcept {
+    return a;
+  }
 };
 
 /// x -> factor * x
@@ -79,6 +111,11 @@ struct scale {
     return factor * x;
   }
   [[nodiscard]] constexpr T derivative(T) const noexcept { return factor; }
+  /// derivative on vectors: factor in every lane (factor - 0 is factor, -0 included).
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_derivative(V) const noexcept {
+    return factor - V{};
+  }
 };
 
 /// x -> x * x
@@ -93,6 +130,11 @@ struct square {
   }
   template <class T>
   [[nodiscard]] constexpr T derivative(T x) const noexcept {
+    return T(2) * x;
+  }
+  template <class V>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE V vector_derivative(V x) const noexcept {
+    using T = std::remove_cvref_t<decltype(x[0])>;
     return T(2) * x;
   }
 };

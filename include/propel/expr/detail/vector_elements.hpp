@@ -91,6 +91,12 @@ PROPEL_ALWAYS_INLINE simd_t<typename E::value_type> vector_element_at(E const& e
   }
 }
 
+/// Every lane x, the same bits (x - 0 is x for every x, -0 and NaN included).
+template <class T>
+PROPEL_ALWAYS_INLINE simd_t<T> simd_splat(T x) {
+  return x - simd_t<T>{};
+}
+
 /// p[l] = op.value(p[l]) for l < n, fewer than a vector's worth: one vector padded with
 /// zeros (what the padding lanes compute is thrown away). A function of its own, so that the
 /// loop calling it keeps one copy of the vector form.
@@ -202,6 +208,82 @@ constexpr void store_elements(E const& e, C const& c, std::size_t begin, std::si
 #endif
   }
   for_each_element(e, c, begin, end, [&](std::size_t i, auto v) { dst[i] = v; });
+}
+
+/// Whether the adjoint (or block function) F has a vector form for T (see with_vector and
+/// the protocol in expr/expression.hpp): `f.vector(row, col)` is a simd_t<T>.
+template <class F, class T>
+inline constexpr bool has_vector_adjoint_v = [] {
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  if constexpr (vector_lanes < T >> 1) {
+    return requires(F const& f, std::size_t i) {
+      { f.vector(i, i) } -> std::same_as<simd_t<T>>;
+    };
+  }
+#endif
+  return false;
+}();
+
+/// The rows and columns in which a backward pass walks the elements of shape S: a matrix's
+/// own, one row of all the elements otherwise (element (0, i) is flat element i).
+template <class S>
+inline constexpr std::size_t walk_rows_v = S::rank == 2 ? S::rows : 1;
+template <class S>
+inline constexpr std::size_t walk_cols_v = S::rank == 2 ? S::cols : S::size;
+
+/// vf(r, c) for each whole vector of T's lanes c .. c + lanes - 1 of each row r < Rows of a
+/// Rows x Cols block, then sf(r, c) for each element c left at the row's end. The loop over
+/// a row's vectors is unrolled up to 8 times (a row of up to 8 vectors, completely): its
+/// body is a few vector instructions, which the loop's own would otherwise match.
+template <class T, std::size_t Rows, std::size_t Cols, class VF, class SF>
+PROPEL_ALWAYS_INLINE void for_each_block_vector(VF const& vf, SF const& sf) {
+  constexpr std::size_t L = vector_lanes<T>;
+  for (std::size_t r = 0; r < Rows; ++r) {
+    std::size_t c = 0;
+    PROPEL_UNROLL(8)
+    for (; c + L <= Cols; c += L) vf(r, c);
+    if constexpr (Cols % L != 0) {
+      for (; c < Cols; ++c) sf(r, c);
+    }
+  }
+}
+
+/// dst[i] = adj(i) for every element i of shape S: a vector at a time through the adjoint's
+/// vector form where it has one (run time only; each row's last few elements one by one),
+/// otherwise one loop over the elements (the loop it replaces in a node: always inlined).
+template <class S, class T, class Adj>
+PROPEL_ALWAYS_INLINE constexpr void store_adjoint(Adj const& adj, T* dst) {
+  if constexpr (has_vector_adjoint_v<Adj, T>) {
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+    if (!std::is_constant_evaluated()) {
+      constexpr std::size_t cols = walk_cols_v<S>;
+      for_each_block_vector<T, walk_rows_v<S>, cols>(
+          [&](std::size_t r, std::size_t c) { simd_store(dst + r * cols + c, adj.vector(r, c)); },
+          [&](std::size_t r, std::size_t c) { dst[r * cols + c] = adj(r * cols + c); });
+      return;
+    }
+#endif
+  }
+  PROPEL_UNROLL(1)  // kept for the vectoriser (see detail::for_each_element)
+  for (std::size_t i = 0; i < S::size; ++i) dst[i] = adj(i);
+}
+
+/// The adjoint that reads a derivative materialised in p (shape S, row-major): p[i], and,
+/// where the target has vector registers, its vector form, a load.
+template <class S, class T>
+[[nodiscard]] constexpr auto stored_adjoint(T const* p) {
+  auto const scalar = [p](std::size_t i) { return p[i]; };
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  if constexpr (vector_lanes < T >> 1) {
+    return with_vector{scalar, [p](std::size_t r, std::size_t c) {
+                         return simd_load(p + r * walk_cols_v<S> + c);
+                       }};
+  } else {
+    return scalar;
+  }
+#else
+  return scalar;
+#endif
 }
 
 }  // namespace propel::detail

@@ -3,9 +3,10 @@
 /// trainer's parameters, optimizer state and step count in a safetensors file, so that a
 /// resumed run continues exactly, bit for bit, as if it had never stopped.
 ///
-/// The file: tensors "0.weight", "0.bias", ... (the parameters, named as by
-/// load_safetensors, so a checkpoint also loads as weights with `.strict = false`) and
-/// "optimizer.<k>.0.weight", ... (state buffer k), in the network's scalar type; metadata
+/// Any trainer's: of an mlp or of any other propel::model. The file: the parameters, named as
+/// by load_safetensors ("0.weight", "0.bias", ... for an mlp, "fc1.weight", ... for a model),
+/// so that a checkpoint also loads as weights with `.strict = false`, and optimizer state
+/// buffer k as "optimizer.<k>.<parameter name>", in the network's scalar type; metadata
 ///   propel.format          "checkpoint"
 ///   propel.format_version  "1"
 ///   propel.topology        topology_signature<Net>()
