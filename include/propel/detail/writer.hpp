@@ -39,7 +39,7 @@ struct with_vector {
   PROPEL_ALWAYS_INLINE constexpr auto operator()(I... i) const {
     return scalar(i...);
   }
-  PROPEL_ALWAYS_INLINE auto vector(std::size_t row, std::size_t col) const {
+  [[nodiscard]] PROPEL_ALWAYS_INLINE auto vector(std::size_t row, std::size_t col) const {
     return vector_form(row, col);
   }
 };
