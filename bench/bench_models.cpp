@@ -170,10 +170,8 @@ void check_against_loops(pair const& pr, std::vector<float> const& p0) {
       if (!moved) fail(pr.name, v.name, what, 0);
       h.load(p.data());
     };
-    if (v.train1 && v.train32) {
-      check_step("train1", h.train1(5), loss_of(5, 1));
-      check_step("train32", h.train32(2), loss_of(2 * batch, batch));
-    }
+    check_step("train1", h.train1(5), loss_of(5, 1));
+    check_step("train32", h.train32(2), loss_of(2 * batch, batch));
   }
 }
 
@@ -302,7 +300,6 @@ int main(int argc, char** argv) {
     for (int o = 0; o < 4; ++o) {
       for (int which = 0; which < 2; ++which) {
         variant const& v = which == 0 ? pr.first : pr.second;
-        if (o >= 2 && !(pr.first.train1 && pr.second.train1)) continue;  // no trainer for heads
         cells.push_back({std::string("models/") + pr.name + "/" + op_names[o] + "/" + v.name, &v,
                          which == 0 ? p1 : p2, static_cast<op>(o)});
       }

@@ -118,12 +118,7 @@ struct runner {
   using out1_t = decltype(Net{}(pp::vec<float, in>{}));
   using outb_t = decltype(Net{}(pp::mat<float, batch, in>{}));
 
-  // propel::trainer does not take a model whose forward gives heads yet: such a network is
-  // timed for inference only (its train pointers are null).
-  static constexpr bool trainable = K != target_kind::two_heads;
-  struct no_trainer {};
-  using trainer_t =
-      std::conditional_t<trainable, pp::trainer<Net, Loss, pp::sgd, batch>, no_trainer>;
+  using trainer_t = pp::trainer<Net, Loss, pp::sgd, batch>;
 
   Net net;
   trainer_t t;
@@ -139,13 +134,7 @@ struct runner {
     return d;
   }
 
-  trainer_t make_trainer(float lr) {
-    if constexpr (trainable) {
-      return trainer_t{net, Loss{}, pp::sgd{.lr = lr}};
-    } else {
-      return {};
-    }
-  }
+  trainer_t make_trainer(float lr) { return trainer_t{net, Loss{}, pp::sgd{.lr = lr}}; }
 
   explicit runner(float lr) : t{make_trainer(lr)} {
     data_set const& d = data();
@@ -208,18 +197,14 @@ struct runner {
   }
 
   static variant table(char const* name) {
-    float (*train1)(void*, std::size_t) = nullptr;
-    float (*train32)(void*, std::size_t) = nullptr;
-    if constexpr (trainable) {
-      train1 = [](void* self, std::size_t i) {
-        auto& s = *static_cast<runner*>(self);
-        return s.t.step(s.xs[i], s.ys[i]);
-      };
-      train32 = [](void* self, std::size_t i) {
-        auto& s = *static_cast<runner*>(self);
-        return s.t.step(s.Xs[i], s.Ys[i]);
-      };
-    }
+    float (*train1)(void*, std::size_t) = [](void* self, std::size_t i) {
+      auto& s = *static_cast<runner*>(self);
+      return s.t.step(s.xs[i], s.ys[i]);
+    };
+    float (*train32)(void*, std::size_t) = [](void* self, std::size_t i) {
+      auto& s = *static_cast<runner*>(self);
+      return s.t.step(s.Xs[i], s.Ys[i]);
+    };
     return {
         name,
         out_n,

@@ -80,6 +80,21 @@ inline std::vector<std::size_t> iota(std::size_t n) {
   return v;
 }
 
+/// A seeded split of a data set: the samples in an order shuffled by `rng`, the first three
+/// quarters for training and the rest held out.
+template <class Sample>
+std::pair<std::vector<Sample>, std::vector<Sample>> split_three_to_one(
+    std::vector<Sample> const& all, splitmix64& rng) {
+  auto order = iota(all.size());
+  shuffle(order, rng);
+  std::size_t const train_count = all.size() * 3 / 4;
+  std::pair<std::vector<Sample>, std::vector<Sample>> out;
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    (i < train_count ? out.first : out.second).push_back(all[order[i]]);
+  }
+  return out;
+}
+
 /// The index of the largest element (the predicted class of a row of logits).
 template <class Range>
 int argmax(Range const& r) {

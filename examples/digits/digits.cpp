@@ -99,14 +99,7 @@ int main(int argc, char** argv) {
 
   // A seeded 75/25 split.
   example::splitmix64 rng{seed};
-  auto order = example::iota(all->size());
-  example::shuffle(order, rng);
-  std::size_t const train_count = all->size() * 3 / 4;
-  std::vector<sample> train;
-  std::vector<sample> test;
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    (i < train_count ? train : test).push_back((*all)[order[i]]);
-  }
+  auto const [train, test] = example::split_three_to_one(*all, rng);
   std::printf("digits: %zu images, %zu for training, %zu for testing\n", all->size(), train.size(),
               test.size());
   std::printf("network: %zu -> %zu relu -> %zu, %zu parameters; Adam, batches of %zu\n\n",

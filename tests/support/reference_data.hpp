@@ -87,4 +87,22 @@ double compare(Values const& actual, std::vector<double> const& expected, std::s
   return worst;
 }
 
+/// The records of the file at `path`, read once per path.
+inline records const& file(std::string const& path) {
+  static std::map<std::string, records> files;
+  auto it = files.find(path);
+  if (it == files.end()) it = files.emplace(path, load(path)).first;
+  return it->second;
+}
+
+/// Record `key` of the file at `path`; a missing key fails the test.
+inline std::vector<double> const& entry(std::string const& path, std::string const& key) {
+  static std::vector<double> const none;
+  records const& r = file(path);
+  auto const it = r.find(key);
+  BOOST_TEST_REQUIRE((it != r.end()),
+                     "no " << key << " in " << path << ", read from the tests/ directory");
+  return it == r.end() ? none : it->second;
+}
+
 }  // namespace reference_data

@@ -29,25 +29,13 @@
 #include <utility>
 #include <vector>
 
+#include "support/bit_equality.hpp"
+
 namespace pp = propel;
+using bit_equality::bits;
+using bit_equality::same;
 
 namespace {
-
-template <class T>
-auto bits(T x) {
-  if constexpr (sizeof(T) == 4) {
-    return std::bit_cast<std::uint32_t>(x);
-  } else {
-    return std::bit_cast<std::uint64_t>(x);
-  }
-}
-
-/// The same bits, or both NaN: which NaN an operation on two NaNs returns depends on the
-/// operand order the compiler picks for a commutative operation, which neither form fixes.
-template <class T>
-bool same(T a, T b) {
-  return bits(a) == bits(b) || (std::isnan(a) && std::isnan(b));
-}
 
 /// Special values of both signs and ordinary ones.
 template <class T>
@@ -69,9 +57,7 @@ std::vector<T> specials() {
                        lim::quiet_NaN(),
                        T(0.1),
                        T(12345.678)};
-  std::size_t const n = xs.size();
-  for (std::size_t i = 0; i < n; ++i) xs.push_back(-xs[i]);
-  return xs;
+  return bit_equality::both_signs(xs);
 }
 
 /// The values the one-argument forms are checked on: for float a strided walk of all bit

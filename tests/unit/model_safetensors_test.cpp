@@ -28,18 +28,8 @@ using reference_data::dtype_name;
 
 namespace {
 
-reference_data::records const& data() {
-  static auto const d = reference_data::load("data/model_reference.txt");
-  return d;
-}
-
 std::vector<double> const& entry(std::string const& key) {
-  static std::vector<double> const none;
-  auto const it = data().find(key);
-  BOOST_TEST_REQUIRE((it != data().end()), "no " << key
-                                                 << " in data/model_reference.txt, read "
-                                                    "from the tests/ directory");
-  return it == data().end() ? none : it->second;
+  return reference_data::entry("data/model_reference.txt", key);
 }
 
 // float64: the file's float32 values widen exactly, so only the forward pass's rounding is

@@ -26,26 +26,13 @@
 #include <propel/nn/optimizer.hpp>
 #include <vector>
 
+#include "support/bit_equality.hpp"
+
 namespace pp = propel;
+using bit_equality::bits;
+using bit_equality::same;
 
 namespace {
-
-template <class T>
-auto bits(T x) {
-  if constexpr (sizeof(T) == 4) {
-    return std::bit_cast<std::uint32_t>(x);
-  } else {
-    return std::bit_cast<std::uint64_t>(x);
-  }
-}
-
-/// The same bits, or both NaN: which NaN a sum of two NaNs returns (x86 returns the first
-/// operand's, sign and payload) depends on the operand order the compiler picks for a
-/// commutative operation, which neither form fixes (nor does IEEE 754, nor PyTorch).
-template <class T>
-bool same(T a, T b) {
-  return bits(a) == bits(b) || (std::isnan(a) && std::isnan(b));
-}
 
 /// The grid: special values and ordinary ones of both signs.
 template <class T>
@@ -67,9 +54,7 @@ std::vector<T> grid() {
                        T(0.1),
                        T(2e-8),
                        T(12345.678)};
-  std::size_t const n = xs.size();
-  for (std::size_t i = 0; i < n; ++i) xs.push_back(-xs[i]);
-  return xs;
+  return bit_equality::both_signs(xs);
 }
 
 /// Runs the block update and the element-by-element update of stepper s on copies of the

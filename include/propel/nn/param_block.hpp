@@ -179,6 +179,25 @@ struct tensor_id {};
 
 }  // namespace detail
 
+namespace detail {
+/// One value per tensor of the groups Gs, in parameter order: of(std::type_identity<G>{}, g,
+/// j) for tensor j of group G, the g-th group.
+template <class V, class... Gs, class Of>
+constexpr std::array<V, (Gs::tensor_count + ...)> per_tensor(Of of) {
+  std::array<V, (Gs::tensor_count + ...)> out{};
+  std::size_t k = 0;
+  std::size_t g = 0;
+  (
+      [&] {
+        for (std::size_t j = 0; j < Gs::tensor_count; ++j)
+          out[k++] = of(std::type_identity<Gs>{}, g, j);
+        ++g;
+      }(),
+      ...);
+  return out;
+}
+}  // namespace detail
+
 /// Every parameter tensor of a model, named and shaped at compile time, in one contiguous
 /// block aligned to PROPEL_MAX_ALIGN bytes, in parameter order: the groups in order, within
 /// a group weight then bias (PyTorch's state_dict order for the same modules). An mlp is a
@@ -208,57 +227,16 @@ class param_block {
 
   /// For tensor K in parameter order: its group, its index in the group, its name, rows and
   /// columns (0 for a vector).
-  static constexpr std::array<std::size_t, tensor_count> tensor_group = [] {
-    std::array<std::size_t, tensor_count> out{};
-    std::size_t k = 0, g = 0;
-    ((void(Groups::tensor_count),
-      [&] {
-        for (std::size_t j = 0; j < Groups::tensor_count; ++j) out[k++] = g;
-        ++g;
-      }()),
-     ...);
-    return out;
-  }();
-  static constexpr std::array<std::size_t, tensor_count> tensor_local = [] {
-    std::array<std::size_t, tensor_count> out{};
-    std::size_t k = 0;
-    ((void(Groups::tensor_count),
-      [&] {
-        for (std::size_t j = 0; j < Groups::tensor_count; ++j) out[k++] = j;
-      }()),
-     ...);
-    return out;
-  }();
-  static constexpr std::array<std::string_view, tensor_count> tensor_names = [] {
-    std::array<std::string_view, tensor_count> out{};
-    std::size_t k = 0;
-    ((void(Groups::tensor_count),
-      [&] {
-        for (auto n : Groups::names) out[k++] = n;
-      }()),
-     ...);
-    return out;
-  }();
-  static constexpr std::array<std::size_t, tensor_count> tensor_rows = [] {
-    std::array<std::size_t, tensor_count> out{};
-    std::size_t k = 0;
-    ((void(Groups::tensor_count),
-      [&] {
-        for (auto n : Groups::rows) out[k++] = n;
-      }()),
-     ...);
-    return out;
-  }();
-  static constexpr std::array<std::size_t, tensor_count> tensor_cols = [] {
-    std::array<std::size_t, tensor_count> out{};
-    std::size_t k = 0;
-    ((void(Groups::tensor_count),
-      [&] {
-        for (auto n : Groups::cols) out[k++] = n;
-      }()),
-     ...);
-    return out;
-  }();
+  static constexpr auto tensor_group = detail::per_tensor<std::size_t, Groups...>(
+      [](auto, std::size_t g, std::size_t) { return g; });
+  static constexpr auto tensor_local = detail::per_tensor<std::size_t, Groups...>(
+      [](auto, std::size_t, std::size_t j) { return j; });
+  static constexpr auto tensor_names = detail::per_tensor<std::string_view, Groups...>(
+      [](auto group, std::size_t, std::size_t j) { return decltype(group)::type::names[j]; });
+  static constexpr auto tensor_rows = detail::per_tensor<std::size_t, Groups...>(
+      [](auto group, std::size_t, std::size_t j) { return decltype(group)::type::rows[j]; });
+  static constexpr auto tensor_cols = detail::per_tensor<std::size_t, Groups...>(
+      [](auto group, std::size_t, std::size_t j) { return decltype(group)::type::cols[j]; });
   static constexpr std::array<std::string_view, group_count> group_names{
       detail::view_of<Groups::name>...};
   static constexpr std::size_t param_count = [] {
