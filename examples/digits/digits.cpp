@@ -6,6 +6,8 @@
 //
 // Usage (from examples/digits/): digits [--epochs N] [--seed S] [path/to/digits.csv]
 // Exits non-zero if the test accuracy is below 97% (90% for a run shortened by --epochs).
+#include "../common/digits.hpp"
+
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -25,8 +27,8 @@ namespace pp = propel;
 
 namespace {
 
-constexpr std::size_t pixels = 64;  // 8 x 8, each 0..16
-constexpr std::size_t classes = 10;
+using example::digits::classes;
+using example::digits::pixels;
 constexpr std::size_t batch = 32;
 constexpr long default_epochs = 30;
 constexpr double required_accuracy = 0.97;   // after a full run
@@ -36,36 +38,9 @@ constexpr double learning_rate = 2e-3;
 using net_t = pp::mlp<float, pp::input<pixels>, pp::dense<128, pp::relu>, pp::dense<classes>>;
 using clock_type = std::chrono::steady_clock;
 
-struct sample {
-  pp::vec<float, pixels> x;  // scaled to [0, 1]
-  int label;
-};
+using example::digits::sample;
 
 using confusion_matrix = std::array<std::array<int, classes>, classes>;  // [truth][predicted]
-
-std::optional<std::vector<sample>> load(std::string const& path) {
-  auto const lines = example::read_csv(path);
-  if (!lines) return std::nullopt;
-  std::vector<sample> data;
-  for (auto const& fields : *lines) {
-    if (fields.size() != pixels + 1) {
-      std::fprintf(stderr, "%s: expected %zu values per line, found %zu\n", path.c_str(),
-                   pixels + 1, fields.size());
-      return std::nullopt;
-    }
-    sample s{};
-    for (std::size_t i = 0; i < pixels; ++i) {
-      s.x[i] = static_cast<float>(example::to_number(fields[i]) / 16.0);
-    }
-    s.label = static_cast<int>(example::to_number(fields[pixels]));
-    if (s.label < 0 || s.label >= static_cast<int>(classes)) {
-      std::fprintf(stderr, "%s: label %d out of range\n", path.c_str(), s.label);
-      return std::nullopt;
-    }
-    data.push_back(s);
-  }
-  return data;
-}
 
 int predict(net_t const& net, pp::vec<float, pixels> const& x) { return example::argmax(net(x)); }
 
@@ -94,7 +69,7 @@ int main(int argc, char** argv) {
   auto const seed = static_cast<std::uint64_t>(example::int_option(argc, argv, "--seed", 2024));
   std::string const path = example::positional(argc, argv, "../data/digits.csv");
 
-  auto const all = load(path);
+  auto const all = example::digits::load(path);
   if (!all) return 1;
 
   // A seeded 75/25 split.

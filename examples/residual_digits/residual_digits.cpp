@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "../common/data.hpp"
+#include "../common/digits.hpp"
 
 #ifdef PROPEL_EXAMPLE_IO
 #include <propel/io/safetensors.hpp>
@@ -49,9 +50,9 @@ using namespace pp::literals;  // "inp"_p names a parameter group
 
 namespace {
 
-constexpr std::size_t pixels = 64;  // 8 x 8, each 0..16
-constexpr std::size_t width = 64;   // of the residual stream
-constexpr std::size_t classes = 10;
+using example::digits::pixels;
+constexpr std::size_t width = 64;  // of the residual stream
+using example::digits::classes;
 constexpr std::size_t batch = 32;
 constexpr long default_epochs = 20;
 constexpr double required_accuracy = 0.96;   // after a full run
@@ -74,34 +75,7 @@ using net_t = pp::model<float, pp::input<pixels>, residual_forward,
                         pp::linear<"inp", width, pixels, pp::he>, pp::norm<"ln", width>,
                         pp::linear<"res", width, width, pp::he>, pp::linear<"out", classes, width>>;
 
-struct sample {
-  pp::vec<float, pixels> x;  // scaled to [0, 1]
-  int label;
-};
-
-std::optional<std::vector<sample>> load(std::string const& path) {
-  auto const lines = example::read_csv(path);
-  if (!lines) return std::nullopt;
-  std::vector<sample> data;
-  for (auto const& fields : *lines) {
-    if (fields.size() != pixels + 1) {
-      std::fprintf(stderr, "%s: expected %zu values per line, found %zu\n", path.c_str(),
-                   pixels + 1, fields.size());
-      return std::nullopt;
-    }
-    sample s{};
-    for (std::size_t i = 0; i < pixels; ++i) {
-      s.x[i] = static_cast<float>(example::to_number(fields[i]) / 16.0);
-    }
-    s.label = static_cast<int>(example::to_number(fields[pixels]));
-    if (s.label < 0 || s.label >= static_cast<int>(classes)) {
-      std::fprintf(stderr, "%s: label %d out of range\n", path.c_str(), s.label);
-      return std::nullopt;
-    }
-    data.push_back(s);
-  }
-  return data;
-}
+using example::digits::sample;
 
 struct score {
   double accuracy;
@@ -185,7 +159,7 @@ int main(int argc, char** argv) {
   auto const seed = static_cast<std::uint64_t>(example::int_option(argc, argv, "--seed", 2024));
   std::string const path = example::positional(argc, argv, "../data/digits.csv");
 
-  auto const all = load(path);
+  auto const all = example::digits::load(path);
   if (!all) return 1;
 
   // A seeded 75/25 split (the digits example's).
