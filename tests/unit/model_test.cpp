@@ -242,7 +242,7 @@ BOOST_AUTO_TEST_CASE(trainer_steps_on_models) {
   // backward pass
   using ae_trainer = pp::trainer<autoencoder, pp::mse, pp::adam, batch>;
   static_assert(!ae_trainer::fused_update);
-  static_assert(ae_trainer::gradient_bytes >= 3 * 5 * sizeof(double) &&
+  static_assert(ae_trainer::gradient_bytes >= sizeof(double) * 3 * 5 &&
                 ae_trainer::gradient_bytes < sizeof(pp::gradient_t<autoencoder>));
   using res_trainer = pp::trainer<residual, pp::mse, pp::adam, batch>;
   static_assert(res_trainer::fused_update && res_trainer::gradient_bytes == 0);
