@@ -24,10 +24,12 @@ struct tied_forward {
   }
 };
 
-/// The exported model: "dec_bias" [3], "enc.weight" [2, 3], "enc.bias" [2], "ln.weight" [2],
-/// "ln.bias" [2].
-using tied_t =
-    propel::model<float, propel::input<3>, tied_forward, propel::tensor_param<"dec_bias", 3>,
+/// The model, in float or double: "dec_bias" [3], "enc.weight" [2, 3], "enc.bias" [2],
+/// "ln.weight" [2], "ln.bias" [2]. The exported one is in float.
+template <class T>
+using tied_model =
+    propel::model<T, propel::input<3>, tied_forward, propel::tensor_param<"dec_bias", 3>,
                   propel::linear<"enc", 2, 3>, propel::norm<"ln", 2>>;
+using tied_t = tied_model<float>;
 
 }  // namespace export_model

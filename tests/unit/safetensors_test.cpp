@@ -28,6 +28,8 @@
 #include <string>
 #include <vector>
 
+#include "support/export_model.hpp"
+
 #if __has_include(<sys/wait.h>) && __has_include(<unistd.h>)
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,26 +51,10 @@ namespace {
 using small_t = pp::mlp<float, pp::input<2>, pp::dense<3, pp::relu>, pp::dense<1>>;
 using small_d = pp::mlp<double, pp::input<2>, pp::dense<3, pp::relu>, pp::dense<1>>;
 
-// A model that is not an mlp, with a group of each kind: a tied-weight autoencoder whose code
-// is layer-normed, y = enc.weightᵀ tanh(ln(enc(x))) + dec_bias (enc.weight read twice, one
-// variable). Tensors, in parameter order: "dec_bias" [3], "enc.weight" [2, 3], "enc.bias" [2],
-// "ln.weight" [2], "ln.bias" [2].
-struct tied_forward {
-  template <class P, class X>
-  constexpr auto operator()(P const& p, X const& x) const {
-    using namespace pp::literals;
-    auto const enc = p["enc"_p];
-    auto const h = pp::tanh{}(p["ln"_p](enc(x)));
-    if constexpr (X::shape_type::rank == 1) {
-      return pp::transpose(enc.weight) * h + p["dec_bias"_p];
-    } else {
-      return h * enc.weight + p["dec_bias"_p];
-    }
-  }
-};
+// A model that is not an mlp, with a group of each kind: the tied-weight autoencoder with a
+// layer-normed code of export_header_test (support/export_model.hpp), enc.weight read twice.
 template <class T>
-using tied_model = pp::model<T, pp::input<3>, tied_forward, pp::tensor_param<"dec_bias", 3>,
-                             pp::linear<"enc", 2, 3>, pp::norm<"ln", 2>>;
+using tied_model = export_model::tied_model<T>;
 using tied_t = tied_model<float>;
 using tied_d = tied_model<double>;
 
