@@ -27,6 +27,17 @@ dnnl::algorithm eltwise_of(act a) {
                         : dnnl::algorithm::eltwise_tanh_use_dst_for_bwd;
 }
 
+// oneDNN's JIT generates code for the core it runs on, whatever the build's -march: a build
+// without AVX-512 (x86-64-v3) caps it at AVX2, so every peer of such a build uses the same
+// instruction set. Only the first call, before any primitive or engine exists, takes effect.
+void cap_jit_isa() {
+#if defined(__x86_64__) && !defined(__AVX512F__)
+  (void)dnnl::set_max_cpu_isa(dnnl::cpu_isa::avx2);
+  if (dnnl::get_effective_cpu_isa() != dnnl::cpu_isa::avx2)
+    throw std::runtime_error("dnnl_mlp: could not limit oneDNN's JIT to AVX2");
+#endif
+}
+
 }  // namespace
 
 // Everything is created once: for each layer and each row count (1, batch), the primitives
@@ -77,7 +88,7 @@ struct dnnl_mlp::impl {
 };
 
 dnnl_mlp::dnnl_mlp(std::vector<std::size_t> widths, std::vector<act> acts, loss_kind loss, float lr)
-    : impl_(std::make_unique<impl>()) {
+    : impl_((cap_jit_isa(), std::make_unique<impl>())) {
   // one thread, like every other peer
   omp_set_num_threads(1);
   if (omp_get_max_threads() != 1)

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <cstring>
 
 namespace bench {
@@ -18,6 +19,11 @@ struct torch_mlp::impl {
 torch_mlp::torch_mlp(std::vector<std::size_t> widths, std::vector<act> acts, loss_kind loss,
                      float lr)
     : impl_(std::make_unique<impl>()) {
+  // ATen picks its kernels by the core it runs on, whatever the build's -march: a build
+  // without AVX-512 (x86-64-v3) asks for its AVX2 ones (read when ATen first dispatches)
+#if defined(__x86_64__) && !defined(__AVX512F__)
+  setenv("ATEN_CPU_CAPABILITY", "avx2", 0);
+#endif
   torch::set_num_threads(1);
   impl_->widths = widths;
   impl_->loss = loss;

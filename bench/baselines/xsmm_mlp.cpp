@@ -83,6 +83,14 @@ struct xsmm_mlp::impl {
 xsmm_mlp::xsmm_mlp(std::vector<std::size_t> widths, std::vector<act> acts, loss_kind loss, float lr)
     : impl_(std::make_unique<impl>()) {
   libxsmm_init();
+  // LIBXSMM's JIT generates code for the core it runs on, whatever the build's -march: a
+  // build without AVX-512 (x86-64-v3) caps it at AVX2, so every peer of such a build uses the
+  // same instruction set
+#if defined(__x86_64__) && !defined(__AVX512F__)
+  if (libxsmm_get_target_archid() > LIBXSMM_X86_AVX2) libxsmm_set_target_archid(LIBXSMM_X86_AVX2);
+  if (libxsmm_get_target_archid() > LIBXSMM_X86_AVX2)
+    throw std::runtime_error("xsmm_mlp: could not limit LIBXSMM's JIT to AVX2");
+#endif
   auto& m = *impl_;
   m.loss = loss;
   m.lr = lr;
