@@ -9,59 +9,30 @@
 #include <algorithm>
 #include <array>
 #include <boost/test/unit_test.hpp>
-#include <cmath>
 #include <cstddef>
-#include <fstream>
 #include <map>
 #include <propel/propel.hpp>
-#include <sstream>
 #include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "support/reference_data.hpp"
+
 namespace pp = propel;
 
 namespace {
 
-// ---------------------------------------------------------------------------------------------
-// The data file: lines "<key> <number> <number> ...", comments start with '#'.
+// The data file, read by tests/support/reference_data.hpp.
 
-std::map<std::string, std::vector<double>> load(char const* path) {
-  std::map<std::string, std::vector<double>> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    std::string key;
-    fields >> key;
-    std::vector<double> values;
-    for (std::string word; fields >> word;) values.push_back(std::stod(word));
-    out.emplace(std::move(key), std::move(values));
-  }
-  return out;
-}
-
-std::map<std::string, std::vector<double>> const& data() {
-  static auto const d = load("data/mlp_reference.txt");
-  return d;
-}
+reference_data::records const& data() { return reference_data::file("data/mlp_reference.txt"); }
 
 std::vector<double> const& entry(std::string const& key) {
-  static std::vector<double> const none;
-  auto const it = data().find(key);
-  BOOST_TEST_REQUIRE((it != data().end()), "no " << key
-                                                 << " in data/mlp_reference.txt, read "
-                                                    "from the tests/ directory");
-  return it == data().end() ? none : it->second;
+  return reference_data::entry("data/mlp_reference.txt", key);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Comparison: the error of element i is |actual - expected| / max(|expected|, s), s a fraction
-// of the record's largest magnitude, so that an element that is nearly zero by cancellation is
-// judged on the scale of its record.
+// Comparison (reference_data::compare), with the largest errors kept per dtype and per kind.
 
 struct tally {
   double forward = 0;     // outputs, losses, gradients
@@ -85,8 +56,7 @@ struct report_errors {
 };
 BOOST_TEST_GLOBAL_FIXTURE(report_errors);
 
-template <class T>
-constexpr char const* dtype_name = std::is_same_v<T, double> ? "f64" : "f32";
+using reference_data::dtype_name;
 
 // double: rounding of a few dozen operations; float: the same in single precision
 template <class T>
@@ -96,37 +66,13 @@ enum class kind { forward, trajectory, run };
 
 template <class T, class Values>
 void compare(Values const& actual, std::string const& key, kind what, double tol = tolerance<T>) {
-  bool const trajectory = what != kind::forward;
-  std::vector<double> const& expected = entry(key);
-  BOOST_TEST_REQUIRE(expected.size() == std::size(actual), key << ": size");
-  double scale = 0;
-  for (double const e : expected) scale = std::max(scale, std::abs(e));
-  // a parameter after an update p - lr d carries the rounding of p and lr d, so it is judged
-  // on the scale of the parameters; outputs and gradients on their own
-  scale *= trajectory ? 1e-1 : 1e-2;
-  double worst = 0;
-  std::size_t where = 0;
-  std::size_t i = 0;
-  for (auto const a : actual) {
-    double const e = expected[i];
-    double const err =
-        std::abs(static_cast<double>(a) - e) / std::max({std::abs(e), scale, 1e-300});
-    if (!(err <= worst)) {  // NaN counts as the worst
-      worst = err;
-      where = i;
-    }
-    ++i;
-  }
+  double const worst =
+      reference_data::compare<T>(actual, entry(key), key, what != kind::forward, tol);
   auto& t = largest[dtype_name<T>];
   double& record = what == kind::forward      ? t.forward
                    : what == kind::trajectory ? t.trajectory
                                               : t.run;
   record = std::max(record, worst);
-  BOOST_TEST_MESSAGE("  " << key << ": " << worst << " at " << where);
-  BOOST_TEST(worst <= tol,
-             key << ": element " << where << " is "
-                 << static_cast<double>(*(std::begin(actual) + static_cast<std::ptrdiff_t>(where)))
-                 << ", PyTorch " << expected[where] << ", relative error " << worst);
 }
 
 // ---------------------------------------------------------------------------------------------
