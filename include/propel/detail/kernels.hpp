@@ -305,12 +305,23 @@ inline constexpr std::size_t dot_lanes = K < 8 ? 1 : min_size(vector_lanes<T>, f
 /// One step of dot_tile: acc[i][o][s] += x[i K + p ...] w[o K + p ...], a vector each. The Ro
 /// vectors of w stay in registers, then each row of x is loaded once and FMA'd with all of
 /// them: Ri Ro accumulators, Ro + 1 other registers, Ri + Ro loads for Ri Ro FMAs (simd_pin:
-/// not one load per FMA). Always inlined: acc must stay in registers, and GCC stops inlining
-/// into a function as large as a network's forward pass.
+/// not one load per FMA). With one row of x the vectors of w are each used once and stay
+/// memory operands of their FMAs instead (Ro + 1 registers in all). Always inlined: acc must stay
+/// in registers, and GCC stops inlining into a function as large as a network's forward pass.
 template <std::size_t Ri, std::size_t Ro, std::size_t K, std::size_t B, class T, class V,
           std::size_t S>
 PROPEL_ALWAYS_INLINE void dot_step(V (&acc)[Ri][Ro][S], std::size_t s, T const* x, T const* w,
                                    std::size_t p) {
+  if constexpr (Ri == 1) {
+    // one row of x (a matrix·vector product): each vector of w is used once, so it is left
+    // to the FMA as its memory operand (one instruction, not a load and an FMA); only the
+    // vector of x, used Ro times, is kept in a register
+    V xv = simd_load<T, B>(x + p);
+    simd_pin(xv);
+    PROPEL_UNROLL(16)
+    for (std::size_t o = 0; o < Ro; ++o) acc[0][o][s] += xv * simd_load<T, B>(w + o * K + p);
+    return;
+  }
   V wv[Ro];
   PROPEL_UNROLL(16)
   for (std::size_t o = 0; o < Ro; ++o) {
