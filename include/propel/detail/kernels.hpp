@@ -1011,7 +1011,11 @@ constexpr void matvec_backward(WPtr w, T const* x, T const* dz, T* dx, Write con
     matvec_backward_scalar<M, K, NeedX>(w, x, dz, dx, write);
   } else {
     constexpr std::size_t rb = matvec_block_rows<M, K>;
-    auto block = [&]<bool First>(std::size_t i0) {
+    auto block = [&]<bool First>(std::size_t from) {
+      // the first block starts at row 0 whether or not the compiler inlines this call (it
+      // often does not): its addresses are then constant offsets from w, x and dz, which a
+      // vector load or store takes as its displacement, not an address computed per access
+      std::size_t const i0 = First ? 0 : from;
       if constexpr (NeedX) {
         // dx (= 0 before the first block) += W[i0 : i0 + rb]ᵀ dz[i0 : i0 + rb]
         gemm_bcast<1, K, rb, rb, 1, K>(
