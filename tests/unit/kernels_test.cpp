@@ -140,7 +140,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(gemm_nt_against_a_double_sum, T, scalar_types) {
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(broadcast_tiles_split_their_sums_alike_everywhere, T, scalar_types) {
-  check_broadcast_wt_dz<T, 16, 16>();   // one or two vectors wide: two partial sums
+  check_broadcast_wt_dz<T, 16, 16>();   // one or two vectors wide: 4 or 8 partial sums
+  check_broadcast_wt_dz<T, 9, 16>();    // fewer sums for a short sum, one product left over
+  check_broadcast_wt_dz<T, 40, 16>();   // several products per partial sum
   check_broadcast_wt_dz<T, 17, 32>();   // an odd product left over for the first sum
   check_broadcast_wt_dz<T, 7, 16>();    // too short to split
   check_broadcast_wt_dz<T, 64, 10>();   // columns that do not fill a vector: plain loops

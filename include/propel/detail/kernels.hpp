@@ -305,12 +305,23 @@ inline constexpr std::size_t dot_lanes = K < 8 ? 1 : min_size(vector_lanes<T>, f
 /// One step of dot_tile: acc[i][o][s] += x[i K + p ...] w[o K + p ...], a vector each. The Ro
 /// vectors of w stay in registers, then each row of x is loaded once and FMA'd with all of
 /// them: Ri Ro accumulators, Ro + 1 other registers, Ri + Ro loads for Ri Ro FMAs (simd_pin:
-/// not one load per FMA). Always inlined: acc must stay in registers, and GCC stops inlining
-/// into a function as large as a network's forward pass.
+/// not one load per FMA). With one row of x the vectors of w are each used once and stay
+/// memory operands of their FMAs instead (Ro + 1 registers in all). Always inlined: acc must stay
+/// in registers, and GCC stops inlining into a function as large as a network's forward pass.
 template <std::size_t Ri, std::size_t Ro, std::size_t K, std::size_t B, class T, class V,
           std::size_t S>
 PROPEL_ALWAYS_INLINE void dot_step(V (&acc)[Ri][Ro][S], std::size_t s, T const* x, T const* w,
                                    std::size_t p) {
+  if constexpr (Ri == 1) {
+    // one row of x (a matrix·vector product): each vector of w is used once, so it is left
+    // to the FMA as its memory operand (one instruction, not a load and an FMA); only the
+    // vector of x, used Ro times, is kept in a register
+    V xv = simd_load<T, B>(x + p);
+    simd_pin(xv);
+    PROPEL_UNROLL(16)
+    for (std::size_t o = 0; o < Ro; ++o) acc[0][o][s] += xv * simd_load<T, B>(w + o * K + p);
+    return;
+  }
   V wv[Ro];
   PROPEL_UNROLL(16)
   for (std::size_t o = 0; o < Ro; ++o) {
@@ -507,16 +518,34 @@ constexpr void gemm_nt_dot(T const* x, T const* w, T* y) {
 /// Interleaved partial sums per accumulator of a broadcast tile of Ri x Cj over P products.
 /// A tile of fewer than 4 vector accumulators (one row, one or two vectors wide: the
 /// matrix·vector backward pass of a small layer) would be a chain of P dependent FMAs whose
-/// latency is the whole tile's time; two chains, over even and odd p, halve it. The scalar
-/// form of the same tile (constant evaluation) sums the same way, so both give one result.
+/// latency is the whole tile's time. S chains (p mod S) take 4 P / S cycles of FMA latency
+/// (about 4 cycles each), and joining them pairwise log2(S) additions of about 4 more:
+/// doubling S pays while each chain keeps at least two products, and while the tile's
+/// accumulators stay within fma_chains (more would wait on the FMA units rather than on
+/// latency). A 16 x 16 layer: 4 chains of 4 FMAs with 8 lanes, 8 of 2 with 16 lanes, where
+/// one chain of 16 would take twice as long. The scalar form of the same tile (constant
+/// evaluation) sums the same way, so both give one result.
 template <class T, std::size_t Ri, std::size_t Cj, std::size_t P>
 inline constexpr std::size_t bcast_split = [] {
   constexpr std::size_t L = vector_lanes<T>;
+  std::size_t s = 1;
   if constexpr (L > 1 && Cj % L == 0) {
-    if (Ri * (Cj / L) < 4 && P >= 8) return std::size_t{2};
+    constexpr std::size_t accumulators = Ri * (Cj / L);
+    if (accumulators < 4) {
+      while (2 * s * accumulators <= fma_chains && P >= 4 * s) s *= 2;
+    }
   }
-  return std::size_t{1};
+  return s;
 }();
+
+/// Joins the S partial sums of a broadcast tile's accumulator into sum[0], pairwise: sum s +
+/// S/2 into sum s for s < S/2, then the same on the first half, ... (S = 2: sum 1 into sum 0).
+template <std::size_t S, class Sum>
+PROPEL_ALWAYS_INLINE constexpr void join_split_sums(Sum const& sum) {
+  for (std::size_t half = S / 2; half > 0; half /= 2) {
+    for (std::size_t s = 0; s < half; ++s) sum(s) += sum(s + half);
+  }
+}
 
 /// Calls add(s, p) for p = 0, 1, ..., P - 1, naming the partial sum s that takes the product
 /// of p: p mod S within the whole groups of S, 0 for the products past them (bcast_tile's
@@ -533,8 +562,8 @@ PROPEL_ALWAYS_INLINE constexpr void for_split_sums(Add const& add) {
 /// A broadcast tile: acc[i][j] = init(i, j) + Σ_p a(i, p) b[p * Ldb + j], then
 /// out(i, j, acc[i][j]). a(i, p) is a[i * As + p * Ps], so the left operand may be read
 /// transposed. With S = bcast_split partial sums, sum 0 starts from init and the others from
-/// 0; each adds its products (for_split_sums) in the order of p, and sums 1, ..., S - 1 are
-/// then added to sum 0 in turn (S = 1: the plain order of p).
+/// 0; each adds its products (for_split_sums) in the order of p, and the S sums are then
+/// joined pairwise (join_split_sums; S = 1: the plain order of p).
 template <std::size_t Ri, std::size_t Cj, std::size_t P, std::size_t As, std::size_t Ps,
           std::size_t Ldb, class T, class Init, class Out>
 constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b, Init const& init,
@@ -575,8 +604,8 @@ constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b
         }
       });
       for (std::size_t i = 0; i < Ri; ++i) {
-        for (std::size_t s = 1; s < S; ++s) {
-          for (std::size_t v = 0; v < cv; ++v) acc[0][i][v] += acc[s][i][v];
+        for (std::size_t v = 0; v < cv; ++v) {
+          join_split_sums<S>([&](std::size_t s) -> V& { return acc[s][i][v]; });
         }
         T row[Cj];
         for (std::size_t v = 0; v < cv; ++v) simd_store(row + v * L, acc[0][i][v]);
@@ -599,7 +628,7 @@ constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b
   });
   for (std::size_t i = 0; i < Ri; ++i) {
     for (std::size_t j = 0; j < Cj; ++j) {
-      for (std::size_t s = 1; s < S; ++s) acc[0][i][j] += acc[s][i][j];
+      join_split_sums<S>([&](std::size_t s) -> T& { return acc[s][i][j]; });
       out(i, j, acc[0][i][j]);
     }
   }
@@ -982,7 +1011,11 @@ constexpr void matvec_backward(WPtr w, T const* x, T const* dz, T* dx, Write con
     matvec_backward_scalar<M, K, NeedX>(w, x, dz, dx, write);
   } else {
     constexpr std::size_t rb = matvec_block_rows<M, K>;
-    auto block = [&]<bool First>(std::size_t i0) {
+    auto block = [&]<bool First>(std::size_t from) {
+      // the first block starts at row 0 whether or not the compiler inlines this call (it
+      // often does not): its addresses are then constant offsets from w, x and dz, which a
+      // vector load or store takes as its displacement, not an address computed per access
+      std::size_t const i0 = First ? 0 : from;
       if constexpr (NeedX) {
         // dx (= 0 before the first block) += W[i0 : i0 + rb]ᵀ dz[i0 : i0 + rb]
         gemm_bcast<1, K, rb, rb, 1, K>(
