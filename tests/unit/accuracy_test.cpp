@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSL-1.0
 // The documented error bounds, swept against a more precise reference (long double <cmath>):
 // the run-time float tanh (detail::fast_tanh, bound detail::fast_tanh_max_ulps) as a scalar
-// function and in the vectorised loops of a tanh layer, single sample and batch; and the
+// function and in the vectorised loops of a tanh layer, single sample and batch; the run-time
+// float exponential (detail::fast_exp, bound detail::fast_exp_max_ulps); and the
 // constant-evaluation functions of propel/detail/math.hpp (bounds detail::math::ce::max_ulps),
 // called at run time. Each grid walks the bit patterns with a stride (uniform in the exponent,
 // so tiny, subnormal and huge arguments are all there), adds evenly spaced values where the
@@ -243,6 +244,72 @@ BOOST_AUTO_TEST_CASE(tanh_layer_is_within_the_bound) {
              "one sample: " << single_worst.describe());
   BOOST_TEST(batch_worst.error <= pp::detail::fast_tanh_max_ulps,
              "batch: " << batch_worst.describe());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- the run-time float exponential -----------------------------------------------------------
+
+namespace {
+
+/// The arguments at which fast_exp is checked (both signs).
+std::vector<float> exp_grid() {
+  std::vector<float> xs;
+  auto const add = [&](float x) {
+    xs.push_back(x);
+    xs.push_back(-x);
+  };
+  // every binade of the finite floats, then [2^-26, 104] densely: below it e^x rounds to 1
+  // (or to the float below 1), past it to 0 or infinity
+  stride(0.0f, std::numeric_limits<float>::max(), 65536 * density, add);
+  stride(0x1p-26f, 104.0f, 262144 * density, add);
+  // overflow (ln of the largest float), the first subnormal results (ln 2^-126), the last
+  // nonzero ones (ln 2^-150), the clamps at 89 and -104, and the tiny arguments
+  for (float c : {88.7228394f, 87.3365479f, 103.278931f, 103.972084f, 89.0f, 104.0f, 0x1p-24f}) {
+    around(c, 4096, add);
+  }
+  // where n = round(x / ln 2) steps (|r| = ln2 / 2), and where the halves of n change
+  for (int n = 0; n <= 150; n += 1) {
+    around(static_cast<float>((n + 0.5) * 0.69314718055994530942), 64, add);
+  }
+  specials<float>(add);
+  return xs;
+}
+
+/// fast_exp as a scalar function, not inlined into the sweep's loop.
+[[gnu::noinline]] float scalar_exp(float x) { return pp::detail::fast_exp(x); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(run_time_exp)
+
+BOOST_AUTO_TEST_CASE(scalar_fast_exp_is_within_its_bound) {
+  std::vector<float> const xs = exp_grid();
+  worst_error<float> worst;
+  std::uint64_t subnormal = 0;
+  for (float const x : xs) {
+    float const y = scalar_exp(x);
+    worst.add(x, y, std::exp(static_cast<long double>(x)));
+    if (y != 0 && y < std::numeric_limits<float>::min()) ++subnormal;
+  }
+  BOOST_TEST_MESSAGE("fast_exp, scalar: " << worst.describe());
+  BOOST_TEST(worst.error <= pp::detail::fast_exp_max_ulps, "fast_exp: " << worst.describe());
+  BOOST_TEST(worst.points >= 650'000 * density);
+  // subnormal results computed (within the bound, whose ulp is 2^-149 there), not flushed
+  BOOST_TEST(subnormal >= 8000u);
+  using lim = std::numeric_limits<float>;
+  BOOST_TEST(scalar_exp(-lim::infinity()) == 0.0f);
+  BOOST_TEST(!std::signbit(scalar_exp(-lim::infinity())));
+  BOOST_TEST(scalar_exp(lim::infinity()) == lim::infinity());
+  BOOST_TEST(scalar_exp(0.0f) == 1.0f);
+  BOOST_TEST(scalar_exp(-0.0f) == 1.0f);
+  BOOST_TEST(scalar_exp(89.0f) == lim::infinity());
+  BOOST_TEST(scalar_exp(lim::max()) == lim::infinity());
+  BOOST_TEST(scalar_exp(-104.0f) == 0.0f);
+  BOOST_TEST(scalar_exp(-lim::max()) == 0.0f);
+  BOOST_TEST(scalar_exp(-103.0f) > 0.0f);  // e^-103 = 1.4e-45: the smallest subnormal
+  BOOST_TEST(std::isnan(scalar_exp(lim::quiet_NaN())));
+  BOOST_TEST(std::isnan(scalar_exp(-lim::quiet_NaN())));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -26,6 +26,7 @@
 #include <limits>
 #include <propel/propel.hpp>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -410,6 +411,208 @@ void check_sgd(std::integer_sequence<int, Flags...>) {
 }
 
 }  // namespace
+
+// ---- softmax cross-entropy: its vector adjoint against its scalar one, at run time ----
+
+/// The loss and the gradient of relu(X W1ᵀ + b1) W2ᵀ + b2 (Batch rows of Classes logits)
+/// under softmax cross-entropy, against labels or soft target rows, flattened (loss first),
+/// at run time. Scalar reads the logits through transpose(transpose(Z)): the same values,
+/// read one by one in the forward pass, and a transpose hands the node below it an adjoint
+/// without a vector form, so that every derivative of the logits comes from the scalar
+/// adjoint (the same float exponential, detail::fast_exp, element by element).
+template <std::size_t Batch, std::size_t Classes, bool Soft, bool Scalar>
+[[gnu::noinline]] std::vector<float> xent_gradient() {
+  pp::mat<float, 6, 5> w1;
+  pp::vec<float, 6> b1;
+  pp::mat<float, Classes, 6> w2;
+  pp::vec<float, Classes> b2;
+  pp::mat<float, Batch, 5> xs;
+  pp::mat<float, Batch, Classes> ts;
+  std::array<int, Batch> labels{};
+  for (std::size_t i = 0; i < 30; ++i) w1.elements[i] = 2 * pseudo<float>(i, 11);
+  for (std::size_t i = 0; i < 6; ++i) b1.elements[i] = pseudo<float>(i, 12);
+  for (std::size_t i = 0; i < Classes * 6; ++i) w2.elements[i] = 3 * pseudo<float>(i, 13);
+  for (std::size_t i = 0; i < Classes; ++i) b2.elements[i] = pseudo<float>(i, 14);
+  for (std::size_t i = 0; i < Batch * 5; ++i) xs.elements[i] = 2 * pseudo<float>(i, 15);
+  for (std::size_t i = 0; i < Batch * Classes; ++i) {
+    ts.elements[i] = std::abs(pseudo<float>(i, 16)) * 0.25f;
+  }
+  for (std::size_t r = 0; r < Batch; ++r) labels[r] = static_cast<int>((r * 7 + 3) % Classes);
+  auto const W1 = pp::variable<"W1">(w1);
+  auto const B1 = pp::variable<"b1">(b1);
+  auto const W2 = pp::variable<"W2">(w2);
+  auto const B2 = pp::variable<"b2">(b2);
+  auto const z = pp::relu{}(pp::constant(xs) * pp::transpose(W1) + B1) * pp::transpose(W2) + B2;
+  auto const gradient = [&](auto const& logits) {
+    if constexpr (Soft) {
+      return pp::value_and_gradient(pp::softmax_cross_entropy{}(logits, ts), W1, B1, W2, B2);
+    } else {
+      return pp::value_and_gradient(pp::softmax_cross_entropy{}(logits, labels), W1, B1, W2, B2);
+    }
+  };
+  auto const r = [&] {
+    if constexpr (Scalar) {
+      return gradient(pp::transpose(pp::transpose(z)));
+    } else {
+      return gradient(z);
+    }
+  }();
+  std::vector<float> out{r.value};
+  std::apply(
+      [&](auto const&... g) {
+        (out.insert(out.end(), std::begin(g.elements), std::end(g.elements)), ...);
+      },
+      r.gradients);
+  return out;
+}
+
+/// The same for a vector of logits (a variable, whose derivative is the adjoint's vector
+/// form read at row 0) against a 1 x Classes matrix of the same values read through
+/// transpose(transpose(·)) (the scalar adjoint): the gradient of the logits, loss first.
+template <std::size_t Classes, bool Scalar>
+[[gnu::noinline]] std::vector<float> xent_logits_gradient() {
+  pp::vec<float, Classes> v;
+  for (std::size_t i = 0; i < Classes; ++i) v.elements[i] = 4 * pseudo<float>(i, 17);
+  int const label = static_cast<int>(Classes / 2);
+  auto const r = [&] {
+    if constexpr (Scalar) {
+      pp::mat<float, 1, Classes> m;
+      std::copy(std::begin(v.elements), std::end(v.elements), m.elements);
+      auto const L = pp::variable<"L">(m);
+      return pp::value_and_gradient(
+          pp::softmax_cross_entropy{}(pp::transpose(pp::transpose(L)), std::array<int, 1>{label}),
+          L);
+    } else {
+      auto const L = pp::variable<"L">(v);
+      return pp::value_and_gradient(pp::softmax_cross_entropy{}(L, label), L);
+    }
+  }();
+  auto const& g = std::get<0>(r.gradients);
+  std::vector<float> out{r.value};
+  out.insert(out.end(), std::begin(g.elements), std::end(g.elements));
+  return out;
+}
+
+/// Bit equality of two flattened gradients, and that they are finite and not all zero.
+void check_xent(char const* name, std::vector<float> const& vector_path,
+                std::vector<float> const& scalar_path) {
+  BOOST_TEST_INFO(name);
+  BOOST_TEST_REQUIRE(vector_path.size() == scalar_path.size());
+  std::size_t bad = 0;
+  std::size_t nonzero = 0;
+  for (std::size_t i = 0; i < vector_path.size(); ++i) {
+    if (bits(vector_path[i]) != bits(scalar_path[i]) && ++bad <= 8) {
+      BOOST_ERROR(name << " element " << i << ": vector path " << vector_path[i] << ", scalar "
+                       << scalar_path[i]);
+    }
+    if (vector_path[i] != 0 && std::isfinite(vector_path[i])) ++nonzero;
+  }
+  BOOST_TEST(bad == 0u);
+  BOOST_TEST(nonzero > vector_path.size() / 2);
+}
+
+/// Softmax cross-entropy of Rows x Classes logits (a vector of them for Rows 0), against
+/// labels or soft targets, at run time against the same computed here in long double (the
+/// forward pass's maximum, Σ e^(z - max) of whole and partial vectors, and the derivative's
+/// exponentials). The tolerance is 8 ulps scaled by 1 + max |z|: an error of an ulp in the
+/// log-sum-exp of logits of that size is one of that many ulps in each e^(z - lse).
+template <std::size_t Rows, std::size_t Classes, bool Soft>
+void check_xent_against_long_double() {
+  constexpr std::size_t n = (Rows == 0 ? 1 : Rows) * Classes;
+  using logits_t = std::conditional_t<Rows == 0, pp::vec<float, Classes>,
+                                      pp::mat<float, (Rows == 0 ? 1 : Rows), Classes>>;
+  logits_t z;
+  logits_t t;
+  std::array<int, n / Classes> labels{};
+  for (std::size_t i = 0; i < n; ++i) {
+    // a spread of logits, the largest anywhere in a row (its last elements included)
+    z.elements[i] = 9 * pseudo<float>(i, 18) + (i % Classes == (i * 5) % 7 ? 6.0f : 0.0f);
+    t.elements[i] = std::abs(pseudo<float>(i, 19));
+  }
+  for (std::size_t r = 0; r < n / Classes; ++r) {
+    labels[r] = static_cast<int>((r * 5 + Classes - 1) % Classes);
+  }
+  auto const Z = pp::variable<"Z">(z);
+  auto const result = [&] {
+    if constexpr (Soft) {
+      return pp::value_and_gradient(pp::softmax_cross_entropy{}(Z, t), Z);
+    } else if constexpr (Rows == 0) {
+      return pp::value_and_gradient(pp::softmax_cross_entropy{}(Z, labels[0]), Z);
+    } else {
+      return pp::value_and_gradient(pp::softmax_cross_entropy{}(Z, labels), Z);
+    }
+  }();
+  auto const& g = std::get<0>(result.gradients);
+  long double loss = 0;
+  std::array<long double, n> grad{};
+  long double const rows = static_cast<long double>(n / Classes);
+  for (std::size_t r = 0; r < n / Classes; ++r) {
+    long double s = 0;
+    for (std::size_t j = 0; j < Classes; ++j)
+      s += std::exp(static_cast<long double>(z.elements[r * Classes + j]));
+    long double const lse = std::log(s);
+    long double mass = 0;
+    for (std::size_t j = 0; j < Classes; ++j) {
+      std::size_t const i = r * Classes + j;
+      long double const y = Soft ? static_cast<long double>(t.elements[i])
+                                 : (static_cast<int>(j) == labels[r] ? 1.0L : 0.0L);
+      mass += y;
+      loss += y * (lse - z.elements[i]);
+      grad[i] = -y;
+    }
+    for (std::size_t j = 0; j < Classes; ++j) {
+      std::size_t const i = r * Classes + j;
+      grad[i] = (grad[i] + std::exp(z.elements[i] - lse) * mass) / rows;
+    }
+  }
+  loss /= rows;
+  long double largest = 0;
+  long double scale = 1;
+  for (long double d : grad) largest = std::max(largest, std::abs(d));
+  for (float v : z.elements) scale = std::max(scale, 1 + std::abs(static_cast<long double>(v)));
+  long double const tolerance = 8 * std::numeric_limits<float>::epsilon() * scale;
+  BOOST_TEST_INFO(Rows << " x " << Classes << (Soft ? ", soft targets" : ", labels"));
+  BOOST_TEST(std::abs(result.value - loss) <= tolerance * std::max(1.0L, std::abs(loss)));
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!(std::abs(g.elements[i] - grad[i]) <= tolerance * largest) && ++bad <= 4) {
+      BOOST_ERROR(Rows << " x " << Classes << " element " << i << ": " << g.elements[i]
+                       << ", exact " << static_cast<double>(grad[i]));
+    }
+  }
+  BOOST_TEST(bad == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(softmax_cross_entropy_against_long_double) {
+  check_xent_against_long_double<0, 10, false>();
+  check_xent_against_long_double<0, 3, false>();
+  check_xent_against_long_double<3, 3, false>();
+  check_xent_against_long_double<3, 10, false>();
+  check_xent_against_long_double<4, 16, false>();
+  check_xent_against_long_double<3, 19, false>();
+  check_xent_against_long_double<3, 10, true>();
+  check_xent_against_long_double<2, 7, true>();
+}
+
+// Rows shorter than a vector, whole vectors, and whole vectors and a rest (4 or 8 lanes).
+BOOST_AUTO_TEST_CASE(softmax_cross_entropy_vector_adjoint) {
+  check_xent("labels, 3 classes", xent_gradient<3, 3, false, false>(),
+             xent_gradient<3, 3, false, true>());
+  check_xent("labels, 10 classes", xent_gradient<3, 10, false, false>(),
+             xent_gradient<3, 10, false, true>());
+  check_xent("labels, 16 classes", xent_gradient<2, 16, false, false>(),
+             xent_gradient<2, 16, false, true>());
+  check_xent("labels, 19 classes", xent_gradient<3, 19, false, false>(),
+             xent_gradient<3, 19, false, true>());
+  check_xent("soft targets, 10 classes", xent_gradient<3, 10, true, false>(),
+             xent_gradient<3, 10, true, true>());
+  check_xent("soft targets, 5 classes", xent_gradient<2, 5, true, false>(),
+             xent_gradient<2, 5, true, true>());
+  check_xent("vector logits, 10", xent_logits_gradient<10, false>(),
+             xent_logits_gradient<10, true>());
+  check_xent("vector logits, 13", xent_logits_gradient<13, false>(),
+             xent_logits_gradient<13, true>());
+}
 
 #ifdef PROPEL_DETAIL_VECTOR_TYPES
 BOOST_AUTO_TEST_CASE(op_vector_forms_float) { check_op_forms<float>(); }

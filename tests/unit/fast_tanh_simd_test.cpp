@@ -8,7 +8,8 @@
 // tanh nodes of shapes that are not whole vectors, and dense layers' fused epilogues (bias
 // and activation on vectors, rows that are not whole vectors) against the scalar function.
 // The other vector forms (relu, leaky_relu, identity, scaling, squaring, + - hadamard) against
-// their scalar values the same way. Built without FMA contraction (tests/CMakeLists.txt): a
+// their scalar values the same way; and the run-time float exponential (detail::fast_exp)
+// against its scalar function like tanh. Built without FMA contraction (tests/CMakeLists.txt): a
 // compiler that fuses a * b + c may fuse each inlined copy of either form differently.
 #define BOOST_TEST_MODULE fast_tanh_simd
 #include <bit>
@@ -29,6 +30,7 @@ namespace {
 
 /// The scalar function, not inlined into the loops below (which the compiler might vectorise).
 [[gnu::noinline]] float scalar_tanh(float x) { return pp::detail::fast_tanh(x); }
+[[gnu::noinline]] float scalar_exp(float x) { return pp::detail::fast_exp(x); }
 
 std::uint32_t bits(float x) { return std::bit_cast<std::uint32_t>(x); }
 
@@ -81,14 +83,17 @@ using V = pp::detail::simd_t<float>;
 constexpr std::size_t lanes = pp::detail::vector_lanes<float>;
 
 /// Compares the vector form with the scalar function on xs, the vectors being the windows
-/// of xs from `shift` on; returns the lanes compared and counts the mismatches.
+/// of xs from `shift` on; returns the lanes compared and counts the mismatches. Of fast_tanh,
+/// or of fast_exp (Exp).
+template <bool Exp = false>
 std::size_t compare(std::vector<float> const& xs, std::size_t shift, std::size_t& mismatches) {
   std::size_t checked = 0;
   for (std::size_t i = shift; i + lanes <= xs.size(); i += lanes) {
-    V const y = pp::detail::fast_tanh(pp::detail::simd_load(xs.data() + i));
+    V const v = pp::detail::simd_load(xs.data() + i);
+    V const y = Exp ? pp::detail::fast_exp(v) : pp::detail::fast_tanh(v);
     for (std::size_t l = 0; l < lanes; ++l) {
       float const x = xs[i + l];
-      float const want = scalar_tanh(x);
+      float const want = Exp ? scalar_exp(x) : scalar_tanh(x);
       ++checked;
       if (bits(y[l]) != bits(want) && ++mismatches <= 8) {
         BOOST_ERROR("lane " << l << ", x bits 0x" << std::hex << bits(x) << ": vector 0x"
@@ -106,6 +111,33 @@ BOOST_AUTO_TEST_CASE(vector_form_gives_the_scalar_bits) {
   std::vector<float> const e = edges();
   for (std::size_t shift = 0; shift < lanes; ++shift) checked += compare(e, shift, mismatches);
   BOOST_TEST_MESSAGE(checked << " lanes compared, " << lanes << " lanes a vector");
+  BOOST_TEST(mismatches == 0u);
+  BOOST_TEST(checked >= 250'000u);
+}
+
+// The same for the exponential: the strided walk, and dense neighbourhoods of its edges
+// (overflow, the first subnormal and the last nonzero results, the clamps at 89 and -104,
+// where n = round(x / ln 2) steps) and the special values, in every lane.
+BOOST_AUTO_TEST_CASE(exp_vector_form_gives_the_scalar_bits) {
+  std::size_t mismatches = 0;
+  std::size_t checked = compare<true>(strided(), 0, mismatches);
+  std::vector<float> e = edges();
+  auto const around = [&](float c, int n) {
+    for (int k = -n; k <= n; ++k) {
+      float const x =
+          std::bit_cast<float>(static_cast<std::uint32_t>(static_cast<std::int64_t>(bits(c)) + k));
+      e.push_back(x);
+      e.push_back(-x);
+    }
+  };
+  for (float c : {88.7228394f, 87.3365479f, 103.972084f, 103.278931f, 89.0f, 104.0f, 0.34657359f,
+                  1.03972077f, 44.0253448f}) {
+    around(c, 1024);
+  }
+  for (std::size_t shift = 0; shift < lanes; ++shift) {
+    checked += compare<true>(e, shift, mismatches);
+  }
+  BOOST_TEST_MESSAGE(checked << " lanes compared");
   BOOST_TEST(mismatches == 0u);
   BOOST_TEST(checked >= 250'000u);
 }

@@ -6,10 +6,12 @@
 #include <array>
 #include <cstddef>
 #include <limits>
+#include <propel/detail/fast_math.hpp>
 #include <propel/detail/math.hpp>
 #include <propel/expr/expression.hpp>
 #include <propel/expr/product.hpp>
 #include <type_traits>
+#include <utility>
 
 namespace propel {
 
@@ -71,6 +73,14 @@ struct check_single_label {
   static constexpr bool ok = true;
 };
 
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+/// The lane numbers 0, 1, ..., lanes - 1 of simd_t<float> as floats.
+template <std::size_t... L>
+PROPEL_ALWAYS_INLINE simd_t<float> float_lane_numbers(std::index_sequence<L...>) noexcept {
+  return simd_t<float>{static_cast<float>(L)...};
+}
+#endif
+
 }  // namespace detail
 
 /// Softmax cross-entropy of logits Z (a vector of C classes, or one row per sample),
@@ -107,6 +117,16 @@ struct softmax_xent_expr {
   Z z;
   Target target;
 
+  /// Whether float's run-time exponentials are detail::fast_exp, a vector at a time where a
+  /// row has whole vectors (the target has vector registers); otherwise, and in constant
+  /// evaluation, every exponential is detail::math::exp's, one element at a time.
+  static constexpr bool vector_path =
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+      std::is_same_v<value_type, float>;
+#else
+      false;
+#endif
+
   [[nodiscard]] constexpr bool label_ok(std::size_t r) const {
     return detail::is_class_label<classes>(target.values[r]);
   }
@@ -127,16 +147,23 @@ struct softmax_xent_expr {
     value_type total{};
     bool valid = true;
     for (std::size_t r = 0; r < rows; ++r) {
-      value_type top = detail::operand_at(z, c.z, r * classes);
-      for (std::size_t j = 1; j < classes; ++j) {
-        value_type const v = detail::operand_at(z, c.z, r * classes + j);
-        top = v > top ? v : top;
+      value_type lse{};
+      if (vector_path && !std::is_constant_evaluated()) {
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+        if constexpr (vector_path) lse = vector_log_sum_exp(c, r);
+#endif
+      } else {
+        value_type top = detail::operand_at(z, c.z, r * classes);
+        for (std::size_t j = 1; j < classes; ++j) {
+          value_type const v = detail::operand_at(z, c.z, r * classes + j);
+          top = v > top ? v : top;
+        }
+        value_type s{};
+        for (std::size_t j = 0; j < classes; ++j) {
+          s += detail::math::exp(detail::operand_at(z, c.z, r * classes + j) - top);
+        }
+        lse = top + detail::math::log(s);
       }
-      value_type s{};
-      for (std::size_t j = 0; j < classes; ++j) {
-        s += detail::math::exp(detail::operand_at(z, c.z, r * classes + j) - top);
-      }
-      value_type const lse = top + detail::math::log(s);
       c.lse[r] = lse;
       if constexpr (has_labels) {
         c.ysum[r] = value_type(1);
@@ -165,19 +192,125 @@ struct softmax_xent_expr {
   constexpr void backward(cache_type const& c, scratch_type& s, Adj const& adj, Sink& sink) const {
     value_type const d = adj(0) / value_type(rows);
     if constexpr (detail::depends_on_v<Z, Sink>) {
-      z.backward(
-          c.z.c, s.z,
-          [&](std::size_t i) {
-            std::size_t const r = i / classes;
-            std::size_t const j = i % classes;
+      auto const scalar = [&](std::size_t i) {
+        std::size_t const r = i / classes;
+        std::size_t const j = i % classes;
+        if constexpr (has_labels) {
+          if (!label_ok(r)) return std::numeric_limits<value_type>::quiet_NaN();
+        }
+        value_type const p = exp_of(detail::operand_at(z, c.z, i) - c.lse[r]);
+        return d * (p * c.ysum[r] - target_at(c, r, j));
+      };
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+      if constexpr (vector_path) {
+        if (!std::is_constant_evaluated()) {
+          // the same steps on lanes col .. col + lanes - 1 of row `row` (row 0 of a vector
+          // of logits, whose col is the flat index), which never run past the row's end
+          auto const vector = [&](std::size_t row, std::size_t col) {
+            using V = detail::simd_t<float>;
+            constexpr std::size_t L = detail::vector_lanes<float>;
             if constexpr (has_labels) {
-              if (!label_ok(r)) return std::numeric_limits<value_type>::quiet_NaN();
+              if (!label_ok(row)) return std::numeric_limits<float>::quiet_NaN() - V{};
             }
-            value_type const p = detail::math::exp(detail::operand_at(z, c.z, i) - c.lse[r]);
-            return d * (p * c.ysum[r] - target_at(c, r, j));
-          },
-          sink);
+            std::size_t const i = row * classes + col;
+            V const p = detail::fast_exp(lanes_at(z, c.z, i) - c.lse[row]);
+            V y;
+            if constexpr (has_labels) {
+              // lane l holds class col + l: 1 for the label, 0 elsewhere
+              float const label_lane =
+                  static_cast<float>(target.values[row]) - static_cast<float>(col);
+              y = detail::select_bits(
+                  detail::float_lane_numbers(std::make_index_sequence<L>{}) == label_lane,
+                  1.0f - V{}, V{});
+            } else {
+              y = lanes_at(target, c.y, i);
+            }
+            return d * (p * c.ysum[row] - y);
+          };
+          z.backward(c.z.c, s.z, detail::with_vector{scalar, vector}, sink);
+          return backward_target(c, s, d, sink);
+        }
+      }
+#endif
+      z.backward(c.z.c, s.z, scalar, sink);
     }
+    backward_target(c, s, d, sink);
+  }
+
+ private:
+  /// e^x: detail::fast_exp for float at run time where the vector path is taken (the same
+  /// function as its vector form), detail::math::exp otherwise.
+  [[nodiscard]] static constexpr value_type exp_of(value_type x) {
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+    if constexpr (vector_path) {
+      if (!std::is_constant_evaluated()) return detail::fast_exp(x);
+    }
+#endif
+    return static_cast<value_type>(detail::math::exp(x));
+  }
+
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+  /// Elements i .. i + lanes - 1 of E (an operand of this node, made ready in oc) as one
+  /// vector: a load where they lie in memory, otherwise read one by one.
+  template <class E, class OC>
+  [[nodiscard]] PROPEL_ALWAYS_INLINE static detail::simd_t<float> lanes_at(E const& e, OC const& oc,
+                                                                           std::size_t i) {
+    if constexpr (detail::is_contiguous_operand_v<E>) {
+      return detail::simd_load(detail::operand_data(e, oc) + i);
+    } else {
+      detail::simd_t<float> v;
+      for (std::size_t l = 0; l < detail::vector_lanes<float>; ++l) {
+        v[l] = detail::operand_at(e, oc, i + l);
+      }
+      return v;
+    }
+  }
+
+  /// The log-sum-exp of row r of the logits, its maximum and Σ e^(z - max) taken a vector at
+  /// a time: whole vectors of the row, then its last `classes % lanes` elements as the
+  /// row's last vector (overlapping the one before it: harmless for the maximum, the lanes
+  /// already counted masked out of the sum); a row shorter than a vector is padded, its
+  /// padding masked out. Lanes summed pairwise at the end (detail::simd_sum).
+  [[nodiscard]] float vector_log_sum_exp(cache_type const& c, std::size_t r) const {
+    using V = detail::simd_t<float>;
+    constexpr std::size_t L = detail::vector_lanes<float>;
+    constexpr std::size_t whole = classes / L * L;
+    constexpr std::size_t rest = classes % L;
+    std::size_t const base = r * classes;
+    V const lane = detail::float_lane_numbers(std::make_index_sequence<L>{});
+    // the row's last vector: its last L elements, or the whole row padded with -inf
+    V last;
+    if constexpr (whole > 0) {
+      last = lanes_at(z, c.z, base + classes - L);
+    } else {
+      last = -std::numeric_limits<float>::infinity() - V{};
+      for (std::size_t l = 0; l < classes; ++l) last[l] = detail::operand_at(z, c.z, base + l);
+    }
+    V top = last;
+    for (std::size_t j = 0; j < whole; j += L) {
+      V const v = lanes_at(z, c.z, base + j);
+      top = detail::select_bits(v > top, v, top);
+    }
+    float m = top[0];
+    for (std::size_t l = 1; l < L; ++l) m = top[l] > m ? top[l] : m;
+    V sum{};
+    for (std::size_t j = 0; j < whole; j += L)
+      sum += detail::fast_exp(lanes_at(z, c.z, base + j) - m);
+    if constexpr (rest > 0) {
+      // the lanes of `last` not in a whole vector: its last `rest` (its first, padded)
+      constexpr float first_new = whole > 0 ? static_cast<float>(L - rest) : 0.0f;
+      constexpr float past_new = whole > 0 ? static_cast<float>(L) : static_cast<float>(rest);
+      V const e = detail::fast_exp(last - m);
+      sum += detail::select_bits((lane >= first_new) & (lane < past_new), e, V{});
+    }
+    return m + static_cast<float>(detail::math::log(detail::simd_sum<float>(sum)));
+  }
+#endif
+
+  /// dJ/dy of a target distribution that has variables: (lse - z) d.
+  template <class Sink>
+  constexpr void backward_target(cache_type const& c, scratch_type& s, value_type d,
+                                 Sink& sink) const {
     if constexpr (!has_labels) {
       if constexpr (detail::depends_on_v<Target, Sink>) {
         target.backward(
@@ -186,6 +319,7 @@ struct softmax_xent_expr {
             sink);
       }
     }
+    (void)c, (void)s, (void)d, (void)sink;
   }
 };
 
