@@ -530,11 +530,38 @@ PROPEL_ALWAYS_INLINE constexpr void for_split_sums(Add const& add) {
   for (std::size_t p = pm; p < P; ++p) add(0, p);
 }
 
+/// An `out` of bcast_tile and gemm_bcast that takes the results a row piece at a time:
+/// f.template operator()<C>(i, j, row) hands over elements (i, j), ..., (i, j + C - 1) of the
+/// result, row[0 .. C) (valid during the call only), rather than out(i, j, v) element by
+/// element: a writer can then deliver them as one block (write_block), a vector at a time.
+template <class F>
+struct row_out {
+  F f;
+};
+template <class F>
+row_out(F) -> row_out<F>;
+template <class Out>
+inline constexpr bool is_row_out_v = false;
+template <class F>
+inline constexpr bool is_row_out_v<row_out<F>> = true;
+
+/// Hands row i of a tile, row[0 .. C) at columns j .. j + C, to out (a row_out, or an
+/// element-wise out(i, j, v)).
+template <std::size_t C, class T, class Out>
+PROPEL_ALWAYS_INLINE constexpr void put_row(Out const& out, std::size_t i, std::size_t j,
+                                            T const* row) {
+  if constexpr (is_row_out_v<Out>) {
+    out.f.template operator()<C>(i, j, row);
+  } else {
+    for (std::size_t c = 0; c < C; ++c) out(i, j + c, row[c]);
+  }
+}
+
 /// A broadcast tile: acc[i][j] = init(i, j) + Σ_p a(i, p) b[p * Ldb + j], then
-/// out(i, j, acc[i][j]). a(i, p) is a[i * As + p * Ps], so the left operand may be read
-/// transposed. With S = bcast_split partial sums, sum 0 starts from init and the others from
-/// 0; each adds its products (for_split_sums) in the order of p, and sums 1, ..., S - 1 are
-/// then added to sum 0 in turn (S = 1: the plain order of p).
+/// out(i, j, acc[i][j]) (or a row at a time, when out is a row_out). a(i, p) is a[i * As + p * Ps],
+/// so the left operand may be read transposed. With S = bcast_split partial sums, sum 0 starts from
+/// init and the others from 0; each adds its products (for_split_sums) in the order of p, and sums
+/// 1, ..., S - 1 are then added to sum 0 in turn (S = 1: the plain order of p).
 template <std::size_t Ri, std::size_t Cj, std::size_t P, std::size_t As, std::size_t Ps,
           std::size_t Ldb, class T, class Init, class Out>
 constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b, Init const& init,
@@ -580,7 +607,7 @@ constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b
         }
         T row[Cj];
         for (std::size_t v = 0; v < cv; ++v) simd_store(row + v * L, acc[0][i][v]);
-        for (std::size_t j = 0; j < Cj; ++j) out(i, j, row[j]);
+        put_row<Cj>(out, i, 0, row);
       }
       return;
     }
@@ -600,8 +627,9 @@ constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b
   for (std::size_t i = 0; i < Ri; ++i) {
     for (std::size_t j = 0; j < Cj; ++j) {
       for (std::size_t s = 1; s < S; ++s) acc[0][i][j] += acc[s][i][j];
-      out(i, j, acc[0][i][j]);
+      if constexpr (!is_row_out_v<Out>) out(i, j, acc[0][i][j]);
     }
+    if constexpr (is_row_out_v<Out>) put_row<Cj>(out, i, 0, acc[0][i]);
   }
 }
 
@@ -620,8 +648,9 @@ inline constexpr std::size_t bcast_vectors =
 
 /// C (M x N) from A (M x P, element (i, p) at a[i * As + p * Ps]) times B (P x N,
 /// row-major with leading dimension Ldb) in broadcast tiles: acc = init(i, j), then the
-/// products over p (summed as bcast_tile says), then out(i, j, acc). Columns go in pieces of
-/// bcast_vectors vector registers, rows bcast_rows at a time.
+/// products over p (summed as bcast_tile says), then out(i, j, acc), or a row piece of a tile
+/// at a time when out is a row_out. Columns go in pieces of bcast_vectors vector registers,
+/// rows bcast_rows at a time.
 template <std::size_t M, std::size_t N, std::size_t P, std::size_t As, std::size_t Ps,
           std::size_t Ldb, class T, class Init, class Out>
 constexpr void gemm_bcast(T const* a, T const* b, Init const& init, Out const& out) {
@@ -630,9 +659,18 @@ constexpr void gemm_bcast(T const* a, T const* b, Init const& init, Out const& o
   constexpr std::size_t n_main = N / cj * cj;
   constexpr std::size_t m_main = M / ri * ri;
   auto block = [&]<std::size_t Ri, std::size_t Cj>(std::size_t i0, std::size_t j0) {
-    bcast_tile<Ri, Cj, P, As, Ps, Ldb>(
-        a + i0 * As, b + j0, [&](std::size_t i, std::size_t j) { return init(i0 + i, j0 + j); },
-        [&](std::size_t i, std::size_t j, T v) { out(i0 + i, j0 + j, v); });
+    auto const at = [&](std::size_t i, std::size_t j) { return init(i0 + i, j0 + j); };
+    if constexpr (is_row_out_v<Out>) {
+      bcast_tile<Ri, Cj, P, As, Ps, Ldb>(
+          a + i0 * As, b + j0, at,
+          row_out{[&]<std::size_t C>(std::size_t i, std::size_t j, T const* row) {
+            out.f.template operator()<C>(i0 + i, j0 + j, row);
+          }});
+    } else {
+      bcast_tile<Ri, Cj, P, As, Ps, Ldb>(
+          a + i0 * As, b + j0, at,
+          [&](std::size_t i, std::size_t j, T v) { out(i0 + i, j0 + j, v); });
+    }
   };
   for (std::size_t j = 0; j < n_main; j += cj) {
     for (std::size_t i = 0; i < m_main; i += ri) block.template operator()<ri, cj>(i, j);
