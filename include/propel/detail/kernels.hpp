@@ -451,11 +451,13 @@ inline constexpr std::size_t matvec_sums = min_size(
 /// each dot product one vector of partial sums. A step loads the vectors of nt_w_rows rows
 /// of W (kept), then one of each row of X, FMA'd with all of them: Ri Ro accumulators, Ro
 /// vectors of W and one of X live, Ri + Ro loads for Ri Ro FMAs. With 32 registers: 8 x 3
-/// (24 accumulators, 28 registers, 11 loads per 24 FMAs); with 16: 4 x 2 (8 accumulators,
-/// the fma_chains needed, 11 registers: 4 x 3 would need all 16, and spill). X is the outer
+/// (24 accumulators, 28 registers, 11 loads per 24 FMAs); with 16: 6 x 2 (12 accumulators,
+/// half as many again as fma_chains, 15 registers, 8 loads per 12 FMAs; 4 x 2, only the
+/// fma_chains, ran a 784-input layer 6% slower with AVX2, 3 x 3 twice as slow, and 4 x 3
+/// needs all 16 registers). X is the outer
 /// loop (gemm_nt_dot): Ri rows of X stay in L1 while W streams past them from L2, Ro rows
 /// at a time: Ro vector loads from L2 per Ri Ro FMAs, well under what L2 delivers.
-inline constexpr std::size_t nt_x_rows = vector_registers >= 32 ? 8 : 4;
+inline constexpr std::size_t nt_x_rows = vector_registers >= 32 ? 8 : 6;
 inline constexpr std::size_t nt_w_rows = vector_registers >= 32 ? 3 : 2;
 
 /// Y = X Wᵀ in dot tiles: Y[r * N + o] = Σ_p X[r * K + p] W[o * K + p] (X is M x K, W is
@@ -637,12 +639,13 @@ constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b
 /// keeps bcast_vectors vectors of B and one broadcast element of A in registers besides the
 /// accumulators, and loads bcast_rows + bcast_vectors of them for bcast_rows bcast_vectors
 /// FMAs. With 32 registers (AVX-512, AArch64): 8 x 3, 24 accumulators (3 times fma_chains),
-/// 28 registers, 11 loads per 24 FMAs; with 16 (AVX2, SSE, 32-bit NEON): 4 x 2, the 8
-/// fma_chains in 11 registers (6 x 2 would leave one spare, and every tail of 4-row
-/// layers would be a 2-row tile). Without a vector unit, 2 x 2 scalars (the registers of a
-/// Cortex-M4).
+/// 28 registers, 11 loads per 24 FMAs; with 16 (AVX2, SSE, 32-bit NEON): 6 x 2, 12
+/// accumulators (half as many again as fma_chains: slack for the loads' latency) in 15
+/// registers, 8 loads per 12 FMAs (4 x 2, just the fma_chains, took 2-6% more instructions
+/// for the batch-32 training steps of 64- and 784-input networks with AVX2, its tails of
+/// 2 rows included). Without a vector unit, 2 x 2 scalars (the registers of a Cortex-M4).
 inline constexpr std::size_t bcast_rows =
-    PROPEL_VECTOR_BYTES >= 16 ? (vector_registers >= 32 ? 8 : 4) : 2;
+    PROPEL_VECTOR_BYTES >= 16 ? (vector_registers >= 32 ? 8 : 6) : 2;
 inline constexpr std::size_t bcast_vectors =
     PROPEL_VECTOR_BYTES >= 16 ? (vector_registers >= 32 ? 3 : 2) : 2;
 
