@@ -10,9 +10,10 @@
 //    where no vector form is used (expression gradients through every element-wise node, the
 //    bias broadcast over a batch included; an mlp's loss_and_gradient, whose writers take
 //    blocks; trainer steps with SGD in every configuration and Adam, which move the
-//    parameters a vector at a time from the vector forms). Shapes whose rows are not whole
-//    vectors, and sums over fewer than 8 terms, which the forward kernels add in the same
-//    order at run time and in constant evaluation.
+//    parameters a vector at a time from the vector forms; one sample or a batch a step, a
+//    batch's dW handed over a row of a broadcast tile at a time). Shapes whose rows are not
+//    whole vectors, and sums over fewer than 8 terms, which the forward kernels add in the
+//    same order at run time and in constant evaluation.
 // Built without FMA contraction (tests/CMakeLists.txt): a compiler that fuses a * b + c may
 // fuse each inlined copy of either form differently.
 #define BOOST_TEST_MODULE backward_simd
@@ -410,6 +411,62 @@ void check_sgd(std::integer_sequence<int, Flags...>) {
       ...);
 }
 
+// ---- batch steps: dW = dZᵀ X handed to the fused update a row piece of a tile at a time ----
+
+/// 64 inputs: rows of dW of the first layer span whole tiles of broadcast columns and a
+/// narrower last one; 20: a row of the second is no whole number of vectors.
+template <class T>
+using wide_net_t = pp::mlp<T, pp::input<64>, pp::dense<20, pp::relu>, pp::dense<3>>;
+inline constexpr std::size_t wide_params = wide_net_t<float>::param_count;
+
+/// The parameters after three steps of a batch of 4 (X Wᵀ and its backward pass), then the
+/// loss of the last step.
+template <class T, class Opt>
+constexpr std::array<T, wide_params + 1> trained_batch(Opt const& opt) {
+  wide_net_t<T> net;
+  std::size_t k = 0;
+  pp::for_each_tensor(
+      [&](std::size_t n, T* p) {
+        for (std::size_t i = 0; i < n; ++i, ++k) p[i] = pseudo<T>(k, 10) / T(8);
+      },
+      net);
+  pp::trainer t{net, pp::mse{}, opt, pp::batch<4>};
+  T loss{};
+  for (std::size_t s = 0; s < 3; ++s) {
+    pp::mat<T, 4, 64> x{};
+    pp::mat<T, 4, 3> y{};
+    for (std::size_t i = 0; i < 4 * 64; ++i) x.elements[i] = pseudo<T>(s * 256 + i, 8);
+    for (std::size_t i = 0; i < 4 * 3; ++i) y.elements[i] = pseudo<T>(s * 12 + i, 9);
+    loss = t.step(x, y);
+  }
+  std::array<T, wide_params + 1> out{};
+  std::size_t at = 0;
+  pp::for_each_tensor(
+      [&](std::size_t n, T const* p) {
+        for (std::size_t i = 0; i < n; ++i) out[at++] = p[i];
+      },
+      net);
+  out[wide_params] = loss;
+  return out;
+}
+
+template <class T, class Opt>
+[[gnu::noinline]] std::array<T, wide_params + 1> trained_batch_at_run_time(Opt const& opt) {
+  return trained_batch<T>(opt);
+}
+
+template <class T, int... Flags>
+void check_batch_sgd(std::integer_sequence<int, Flags...>) {
+  (
+      [] {
+        constexpr auto expected = trained_batch<T>(sgd_config(Flags));
+        BOOST_TEST_CONTEXT("sgd flags " << Flags) {
+          check_same(trained_batch_at_run_time<T>(sgd_config(Flags)), expected);
+        }
+      }(),
+      ...);
+}
+
 }  // namespace
 
 // ---- softmax cross-entropy: its vector adjoint against its scalar one, at run time ----
@@ -638,6 +695,16 @@ BOOST_AUTO_TEST_CASE(network_gradients) {
 BOOST_AUTO_TEST_CASE(trainer_steps_sgd) {
   check_sgd<float>(std::integer_sequence<int, 0, 1, 3, 5, 7>{});
   check_sgd<double>(std::integer_sequence<int, 0, 1>{});
+}
+
+BOOST_AUTO_TEST_CASE(batch_trainer_steps_sgd) {
+  check_batch_sgd<float>(std::integer_sequence<int, 0, 1, 3, 5, 7>{});
+  check_batch_sgd<double>(std::integer_sequence<int, 0, 1>{});
+}
+
+BOOST_AUTO_TEST_CASE(batch_trainer_steps_adam) {
+  constexpr auto expected = trained_batch<float>(pp::adamw{.lr = 0.01});
+  check_same(trained_batch_at_run_time<float>(pp::adamw{.lr = 0.01}), expected);
 }
 
 BOOST_AUTO_TEST_CASE(trainer_steps_adam) {

@@ -462,11 +462,13 @@ inline constexpr std::size_t matvec_sums = min_size(
 /// each dot product one vector of partial sums. A step loads the vectors of nt_w_rows rows
 /// of W (kept), then one of each row of X, FMA'd with all of them: Ri Ro accumulators, Ro
 /// vectors of W and one of X live, Ri + Ro loads for Ri Ro FMAs. With 32 registers: 8 x 3
-/// (24 accumulators, 28 registers, 11 loads per 24 FMAs); with 16: 4 x 2 (8 accumulators,
-/// the fma_chains needed, 11 registers: 4 x 3 would need all 16, and spill). X is the outer
+/// (24 accumulators, 28 registers, 11 loads per 24 FMAs); with 16: 6 x 2 (12 accumulators,
+/// half as many again as fma_chains, 15 registers, 8 loads per 12 FMAs; 4 x 2, only the
+/// fma_chains, ran a 784-input layer 6% slower with AVX2, 3 x 3 twice as slow, and 4 x 3
+/// needs all 16 registers). X is the outer
 /// loop (gemm_nt_dot): Ri rows of X stay in L1 while W streams past them from L2, Ro rows
 /// at a time: Ro vector loads from L2 per Ri Ro FMAs, well under what L2 delivers.
-inline constexpr std::size_t nt_x_rows = vector_registers >= 32 ? 8 : 4;
+inline constexpr std::size_t nt_x_rows = vector_registers >= 32 ? 8 : 6;
 inline constexpr std::size_t nt_w_rows = vector_registers >= 32 ? 3 : 2;
 
 /// Y = X Wᵀ in dot tiles: Y[r * N + o] = Σ_p X[r * K + p] W[o * K + p] (X is M x K, W is
@@ -559,11 +561,39 @@ PROPEL_ALWAYS_INLINE constexpr void for_split_sums(Add const& add) {
   for (std::size_t p = pm; p < P; ++p) add(0, p);
 }
 
+/// An `out` of bcast_tile and gemm_bcast that takes the results a row piece at a time:
+/// f.template operator()<C>(i, j, row) hands over elements (i, j), ..., (i, j + C - 1) of the
+/// result, row[0 .. C) (valid during the call only), rather than out(i, j, v) element by
+/// element: a writer can then deliver them as one block (write_block), a vector at a time.
+template <class F>
+struct row_out {
+  F f;
+};
+template <class F>
+row_out(F) -> row_out<F>;
+template <class Out>
+inline constexpr bool is_row_out_v = false;
+template <class F>
+inline constexpr bool is_row_out_v<row_out<F>> = true;
+
+/// Hands row i of a tile, row[0 .. C) at columns j .. j + C, to out (a row_out, or an
+/// element-wise out(i, j, v)).
+template <std::size_t C, class T, class Out>
+PROPEL_ALWAYS_INLINE constexpr void put_row(Out const& out, std::size_t i, std::size_t j,
+                                            T const* row) {
+  if constexpr (is_row_out_v<Out>) {
+    out.f.template operator()<C>(i, j, row);
+  } else {
+    for (std::size_t c = 0; c < C; ++c) out(i, j + c, row[c]);
+  }
+}
+
 /// A broadcast tile: acc[i][j] = init(i, j) + Σ_p a(i, p) b[p * Ldb + j], then
-/// out(i, j, acc[i][j]). a(i, p) is a[i * As + p * Ps], so the left operand may be read
-/// transposed. With S = bcast_split partial sums, sum 0 starts from init and the others from
-/// 0; each adds its products (for_split_sums) in the order of p, and the S sums are then
-/// joined pairwise (join_split_sums; S = 1: the plain order of p).
+/// out(i, j, acc[i][j]) (or a row at a time, when out is a row_out). a(i, p) is
+/// a[i * As + p * Ps], so the left operand may be read transposed. With S = bcast_split
+/// partial sums, sum 0 starts from init and the others from 0; each adds its products
+/// (for_split_sums) in the order of p, and the S sums are then joined pairwise
+/// (join_split_sums; S = 1: the plain order of p).
 template <std::size_t Ri, std::size_t Cj, std::size_t P, std::size_t As, std::size_t Ps,
           std::size_t Ldb, class T, class Init, class Out>
 constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b, Init const& init,
@@ -609,7 +639,7 @@ constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b
         }
         T row[Cj];
         for (std::size_t v = 0; v < cv; ++v) simd_store(row + v * L, acc[0][i][v]);
-        for (std::size_t j = 0; j < Cj; ++j) out(i, j, row[j]);
+        put_row<Cj>(out, i, 0, row);
       }
       return;
     }
@@ -629,8 +659,9 @@ constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b
   for (std::size_t i = 0; i < Ri; ++i) {
     for (std::size_t j = 0; j < Cj; ++j) {
       join_split_sums<S>([&](std::size_t s) -> T& { return acc[s][i][j]; });
-      out(i, j, acc[0][i][j]);
+      if constexpr (!is_row_out_v<Out>) out(i, j, acc[0][i][j]);
     }
+    if constexpr (is_row_out_v<Out>) put_row<Cj>(out, i, 0, acc[0][i]);
   }
 }
 
@@ -638,19 +669,21 @@ constexpr void bcast_tile(T const* PROPEL_RESTRICT a, T const* PROPEL_RESTRICT b
 /// keeps bcast_vectors vectors of B and one broadcast element of A in registers besides the
 /// accumulators, and loads bcast_rows + bcast_vectors of them for bcast_rows bcast_vectors
 /// FMAs. With 32 registers (AVX-512, AArch64): 8 x 3, 24 accumulators (3 times fma_chains),
-/// 28 registers, 11 loads per 24 FMAs; with 16 (AVX2, SSE, 32-bit NEON): 4 x 2, the 8
-/// fma_chains in 11 registers (6 x 2 would leave one spare, and every tail of 4-row
-/// layers would be a 2-row tile). Without a vector unit, 2 x 2 scalars (the registers of a
-/// Cortex-M4).
+/// 28 registers, 11 loads per 24 FMAs; with 16 (AVX2, SSE, 32-bit NEON): 6 x 2, 12
+/// accumulators (half as many again as fma_chains: slack for the loads' latency) in 15
+/// registers, 8 loads per 12 FMAs (4 x 2, just the fma_chains, took 2-6% more instructions
+/// for the batch-32 training steps of 64- and 784-input networks with AVX2, its tails of
+/// 2 rows included). Without a vector unit, 2 x 2 scalars (the registers of a Cortex-M4).
 inline constexpr std::size_t bcast_rows =
-    PROPEL_VECTOR_BYTES >= 16 ? (vector_registers >= 32 ? 8 : 4) : 2;
+    PROPEL_VECTOR_BYTES >= 16 ? (vector_registers >= 32 ? 8 : 6) : 2;
 inline constexpr std::size_t bcast_vectors =
     PROPEL_VECTOR_BYTES >= 16 ? (vector_registers >= 32 ? 3 : 2) : 2;
 
 /// C (M x N) from A (M x P, element (i, p) at a[i * As + p * Ps]) times B (P x N,
 /// row-major with leading dimension Ldb) in broadcast tiles: acc = init(i, j), then the
-/// products over p (summed as bcast_tile says), then out(i, j, acc). Columns go in pieces of
-/// bcast_vectors vector registers, rows bcast_rows at a time.
+/// products over p (summed as bcast_tile says), then out(i, j, acc), or a row piece of a tile
+/// at a time when out is a row_out. Columns go in pieces of bcast_vectors vector registers,
+/// rows bcast_rows at a time.
 template <std::size_t M, std::size_t N, std::size_t P, std::size_t As, std::size_t Ps,
           std::size_t Ldb, class T, class Init, class Out>
 constexpr void gemm_bcast(T const* a, T const* b, Init const& init, Out const& out) {
@@ -659,9 +692,18 @@ constexpr void gemm_bcast(T const* a, T const* b, Init const& init, Out const& o
   constexpr std::size_t n_main = N / cj * cj;
   constexpr std::size_t m_main = M / ri * ri;
   auto block = [&]<std::size_t Ri, std::size_t Cj>(std::size_t i0, std::size_t j0) {
-    bcast_tile<Ri, Cj, P, As, Ps, Ldb>(
-        a + i0 * As, b + j0, [&](std::size_t i, std::size_t j) { return init(i0 + i, j0 + j); },
-        [&](std::size_t i, std::size_t j, T v) { out(i0 + i, j0 + j, v); });
+    auto const at = [&](std::size_t i, std::size_t j) { return init(i0 + i, j0 + j); };
+    if constexpr (is_row_out_v<Out>) {
+      bcast_tile<Ri, Cj, P, As, Ps, Ldb>(
+          a + i0 * As, b + j0, at,
+          row_out{[&]<std::size_t C>(std::size_t i, std::size_t j, T const* row) {
+            out.f.template operator()<C>(i0 + i, j0 + j, row);
+          }});
+    } else {
+      bcast_tile<Ri, Cj, P, As, Ps, Ldb>(
+          a + i0 * As, b + j0, at,
+          [&](std::size_t i, std::size_t j, T v) { out(i0 + i, j0 + j, v); });
+    }
   };
   for (std::size_t j = 0; j < n_main; j += cj) {
     for (std::size_t i = 0; i < m_main; i += ri) block.template operator()<ri, cj>(i, j);

@@ -305,9 +305,23 @@ struct product_expr {
     }
     if constexpr (need_b) {
       auto const& write = b.writer(sink);
+#ifdef PROPEL_DETAIL_VECTOR_TYPES
+      // each row piece of a tile of dW as one block (write_block), read a vector at a time:
+      // the writer's options tested once per block, its update done in vectors
+      detail::gemm_bcast<n, k, m, 1, n, k>(
+          dz, detail::operand_data(a, c.a), zero,
+          detail::row_out{[&]<std::size_t C>(std::size_t o, std::size_t p, value_type const* row) {
+            detail::write_block<1, C>(
+                write, o * k + p,
+                detail::with_vector{
+                    [row](std::size_t, std::size_t j) { return row[j]; },
+                    [row](std::size_t, std::size_t j) { return detail::simd_load(row + j); }});
+          }});
+#else
       detail::gemm_bcast<n, k, m, 1, n, k>(
           dz, detail::operand_data(a, c.a), zero,
           [&](std::size_t o, std::size_t p, value_type v) { write(o * k + p, v); });
+#endif
     }
   }
 
