@@ -5,6 +5,7 @@ propel_bench_hostile, and reading Google Benchmark's JSON (the median of the rep
 when there are several; CPU time in ns)."""
 import json
 import re
+import statistics
 
 WORKLOADS = ["tiny", "ctrl", "digits", "mnist"]
 OPS = ["infer1", "infer32", "train1", "train32"]
@@ -21,6 +22,27 @@ def load(path):
         name = b.get("run_name", b["name"])
         rows[name] = b
     return doc["context"], rows
+
+
+def load_rounds(paths):
+    """The runs of several files (rounds of one repetition each, run in turn with another
+    program's rounds) as one: each benchmark's CPU time the median over the rounds, the
+    context of the first with `repetitions` the number of rounds."""
+    if len(paths) == 1:
+        return load(paths[0])
+    ctx, rows = None, {}
+    times = {}
+    for path in paths:
+        c, r = load(path)
+        ctx = ctx or dict(c)
+        for name, b in r.items():
+            rows.setdefault(name, dict(b))
+            times.setdefault(name, []).append(ns(b))
+    for name, b in rows.items():
+        b["cpu_time"] = statistics.median(times[name])
+        b["time_unit"] = "ns"
+    ctx["repetitions"] = str(len(paths))
+    return ctx, rows
 
 
 def ns(b):

@@ -3,10 +3,12 @@
 """Formats the hostile-caller run (propel_bench_hostile) and the friendly one
 (propel_bench_mlp) of the same build as one Markdown table.
 
-usage: format_hostile.py hostile.json friendly.json
+usage: format_hostile.py hostile.json[,hostile2.json...] friendly.json[,friendly2.json...]
 
-Per cell: ns per sample of every peer in the hostile caller (CPU time, the median of the
-repetitions), propel's speed-up over hand-written Eigen and over the best of the other
+Several files per program are rounds of one repetition each (bench/hostile_run runs the two
+programs' rounds in turn, so a slow spell of the machine falls on both): a benchmark's time
+is then its median over the rounds. Per cell: ns per sample of every peer in the hostile
+caller (CPU time, the median of the repetitions), propel's speed-up over hand-written Eigen and over the best of the other
 peers (peer time / propel time: > 1 means propel is faster), and propel's hostile time over
 its friendly time (the two callers must agree within 10%). Below the table: the L2 read
 bound of mnist infer1 (its 437 KB of parameters streamed from L2 at the measured read
@@ -15,7 +17,7 @@ hostile run, with propel's mnist infer1 as % of that bound and mnist train32 as 
 """
 import sys
 
-from bench_json import OPS, WORKLOADS, fmt_ns, load, machine_line, ns
+from bench_json import OPS, WORKLOADS, fmt_ns, load_rounds, machine_line, ns
 
 PEERS = [("propel", "propel"), ("eigen", "Eigen"), ("libxsmm", "LIBXSMM"),
          ("onednn", "oneDNN"), ("libtorch", "LibTorch")]
@@ -41,8 +43,8 @@ def best_of(rows, kind, key):
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
-    ctx, hostile = load(sys.argv[1])
-    _, friendly = load(sys.argv[2])
+    ctx, hostile = load_rounds(sys.argv[1].split(","))
+    _, friendly = load_rounds(sys.argv[2].split(","))
     peers = [(p, label) for p, label in PEERS if any(k.endswith("/" + p) for k in hostile)]
     others = [p for p, _ in peers if p != "propel"]
 
